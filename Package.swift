@@ -1,0 +1,99 @@
+// swift-tools-version: 6.2
+import PackageDescription
+
+let package = Package(
+    name: "DayTrader",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "transaction-server", targets: ["transaction-server"]),
+        .executable(name: "quote-server", targets: ["quote-server"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+    ],
+    targets: [
+        // MARK: C libraries from Debian packages
+        .systemLibrary(
+            name: "CHiredis",
+            pkgConfig: "hiredis",
+            providers: [.apt(["libhiredis-dev"])]
+        ),
+
+        // MARK: Pure domain
+        .target(name: "DayTraderCore"),
+
+        // MARK: I/O edges
+        .target(name: "DedicatedThread"),
+        .target(
+            name: "RedisClient",
+            dependencies: [
+                "CHiredis", "DedicatedThread",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "LegacyQuote",
+            dependencies: [
+                "DayTraderCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "TradingStore",
+            dependencies: [
+                "DayTraderCore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "TransactionServer",
+            dependencies: [
+                "DayTraderCore", "TradingStore", "RedisClient", "LegacyQuote",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+
+        // MARK: Executables (thin mains)
+        .executableTarget(
+            name: "transaction-server",
+            dependencies: [
+                "TransactionServer",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(
+            name: "quote-server",
+            dependencies: [
+                "LegacyQuote",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+
+        // MARK: Tests
+        .testTarget(name: "DayTraderCoreTests", dependencies: ["DayTraderCore"]),
+        .testTarget(name: "LegacyQuoteTests", dependencies: ["LegacyQuote"]),
+        .testTarget(
+            name: "IntegrationTests",
+            dependencies: [
+                "TransactionServer", "TradingStore", "RedisClient", "LegacyQuote", "DayTraderCore",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]
+        ),
+    ]
+)
