@@ -125,3 +125,25 @@ extension Int64 {
         return sum
     }
 }
+
+/// Money travels in JSON as its two-decimal text, never as a binary floating-point number.
+extension Money: Codable {
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        let text = try container.decode(String.self)
+        do {
+            if text.hasPrefix("-") {
+                self = Money(cents: -(try Money(parsing: text.dropFirst())).cents)
+            } else {
+                self = try Money(parsing: text)
+            }
+        } catch {
+            throw DecodingError.dataCorruptedError(in: container, debugDescription: "'\(text)': \(error)")
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(description)
+    }
+}

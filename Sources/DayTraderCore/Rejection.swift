@@ -37,7 +37,7 @@ public struct Rejection: Error, Hashable, Sendable, CustomStringConvertible {
         case quoteUnavailable = "quote_unavailable"
     }
 
-    static func overflow(_ what: String) -> Rejection {
+    public static func overflow(_ what: String) -> Rejection {
         Rejection(.arithmeticOverflow, "\(what) would overflow; nothing was changed")
     }
 }
