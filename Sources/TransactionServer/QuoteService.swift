@@ -1,0 +1,130 @@
+import DayTraderCore
+import Foundation
+import LegacyQuote
+import Logging
+import RedisClient
+
+/// Quotes for the whole system, through a cache shared by every instance.
+///
+/// Every hit on the legacy server is charged, so a quote is reused by anyone for its whole
+/// lifetime (60 s) and concurrent misses for one symbol make one hit: within an instance
+/// callers join one fetch, and across instances a Redis lock (`SET NX PX`) elects the one that
+/// fetches while the others wait for its result. When Redis is unreachable each instance falls
+/// back to its own cache, so trading goes on at the cost of some extra hits.
+public actor QuoteService {
+    /// A quote and how long anyone may use it.
+    struct CachedQuote: Codable, Sendable {
+        var price: Money
+        var quoteServerTime: Int64
+        var cryptokey: String
+        var expiresAt: Int64
+    }
+
+    private let fetcher: any QuoteFetching
+    private let redis: any RedisCommanding
+    private let clock: any TradingClock
+    private let lifetimeMillis: Int64
+    private let logger: Logger
+    private var local: [StockSymbol: CachedQuote] = [:]
+    private var inFlight: [StockSymbol: Task<CachedQuote, any Error>] = [:]
+
+    public init(fetcher: any QuoteFetching, redis: any RedisCommanding, clock: any TradingClock, lifetimeMillis: Int64 = TradingRules.orderLifetimeMillis, logger: Logger) {
+        self.fetcher = fetcher
+        self.redis = redis
+        self.clock = clock
+        self.lifetimeMillis = lifetimeMillis
+        self.logger = logger
+    }
+
+    /// The current price of `symbol`; `cached` is false only for the caller whose request
+    /// caused a real hit (that caller logs the quote server event).
+    public func quote(_ symbol: StockSymbol, for user: UserID) async -> Result<QuoteInfo, Rejection> {
+        if let quote = local[symbol], quote.expiresAt > clock.now().unixMillis {
+            return .success(info(quote, symbol, cached: true))
+        }
+        if let running = inFlight[symbol] {
+            return await result(of: running, symbol, cached: true)
+        }
+        let fetch = Task { try await self.sharedQuote(symbol, for: user) }
+        inFlight[symbol] = fetch
+        let outcome = await result(of: fetch, symbol, cached: nil)
+        inFlight[symbol] = nil
+        return outcome
+    }
+
+    private func result(of task: Task<CachedQuote, any Error>, _ symbol: StockSymbol, cached: Bool?) async -> Result<QuoteInfo, Rejection> {
+        do {
+            let quote = try await task.value
+            return .success(info(quote, symbol, cached: cached ?? lastFetchWasCacheHit))
+        } catch {
+            return .failure(Rejection(.quoteUnavailable, "no quote for \(symbol): \(error)"))
+        }
+    }
+
+    private func info(_ quote: CachedQuote, _ symbol: StockSymbol, cached: Bool) -> QuoteInfo {
+        QuoteInfo(symbol: symbol.rawValue, price: quote.price, quoteServerTime: quote.quoteServerTime, cryptokey: quote.cryptokey, cached: cached)
+    }
+
+    /// Set by `sharedQuote` for the task's creator: whether the value came from a cache.
+    private var lastFetchWasCacheHit = true
+
+    private func sharedQuote(_ symbol: StockSymbol, for user: UserID) async throws -> CachedQuote {
+        let key = "quote:\(symbol.rawValue)"
+        let lockKey = "quote-lock:\(symbol.rawValue)"
+        let token = UUID().uuidString
+        do {
+            // Wait at most a little over the legacy server's worst case for another instance's hit.
+            let deadline = clock.now().unixMillis + 6_000
+            while true {
+                if let cached = try await readShared(key) {
+                    return remember(cached, symbol, hit: false)
+                }
+                let acquired = try await redis.execute(["SET", lockKey, token, "NX", "PX", "6000"])
+                if acquired.string == "OK" {
+                    let fresh = try await fetchFromServer(symbol, for: user)
+                    let ttl = fresh.expiresAt - clock.now().unixMillis
+                    if ttl > 0 {
+                        _ = try await redis.pipeline([
+                            ["SET", key, String(decoding: try JSONEncoder().encode(fresh), as: UTF8.self), "PX", String(ttl)],
+                            ["EVAL", Self.releaseLockScript, "1", lockKey, token],
+                        ])
+                    }
+                    return remember(fresh, symbol, hit: true)
+                }
+                guard clock.now().unixMillis < deadline else {
+                    throw QuoteError.timedOut
+                }
+                try await Task.sleep(for: .milliseconds(10))
+            }
+        } catch let error as RedisError {
+            logger.warning("quote cache unavailable; using this instance's own cache", metadata: ["error": "\(error)"])
+            return remember(try await fetchFromServer(symbol, for: user), symbol, hit: true)
+        }
+    }
+
+    private func readShared(_ key: String) async throws(RedisError) -> CachedQuote? {
+        guard let text = try await redis.execute(["GET", key]).string else { return nil }
+        guard let quote = try? JSONDecoder().decode(CachedQuote.self, from: Data(text.utf8)),
+              quote.expiresAt > clock.now().unixMillis else { return nil }
+        return quote
+    }
+
+    private func fetchFromServer(_ symbol: StockSymbol, for user: UserID) async throws -> CachedQuote {
+        // The lifetime counts from before the request, so no one uses a price past 60 s from its hit.
+        let requestedAt = clock.now().unixMillis
+        let quote = try await fetcher.fetch(symbol: symbol, user: user)
+        return CachedQuote(price: quote.price, quoteServerTime: quote.quoteServerTime, cryptokey: quote.cryptokey, expiresAt: requestedAt + lifetimeMillis)
+    }
+
+    private func remember(_ quote: CachedQuote, _ symbol: StockSymbol, hit: Bool) -> CachedQuote {
+        local[symbol] = quote
+        lastFetchWasCacheHit = !hit
+        return quote
+    }
+
+    /// Deletes the lock only if this instance still holds it.
+    static let releaseLockScript = """
+        if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+        return 0
+        """
+}
