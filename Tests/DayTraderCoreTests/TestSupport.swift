@@ -1,3 +1,4 @@
+import Testing
 @testable import DayTraderCore
 
 /// SplitMix64: a tiny, fixed-seed random generator so that "random" test data is the same
@@ -52,7 +53,13 @@ func repeated(_ unit: String, _ count: Int) -> String { String(repeating: unit, 
 /// One megabyte of input, the "huge field" of the message-length tests.
 let oneMegabyte = 1 << 20
 
-/// An error message is short enough to log: a bound on both characters and UTF-8 bytes.
-func isBounded(_ message: String, characters: Int = 200) -> Bool {
-    message.count < characters && message.utf8.count < characters * 4
+/// Expects an error message to be short enough to log: fewer than `limit` characters and
+/// fewer than `4 * limit` UTF-8 bytes. Only the sizes reach the expectation, so a failure
+/// never prints a megabyte.
+func expectBounded(_ message: String, below limit: Int = 200, sourceLocation: SourceLocation = #_sourceLocation) {
+    let characters = message.count
+    let bytes = message.utf8.count
+    #expect(characters < limit, "message has \(characters) characters", sourceLocation: sourceLocation)
+    #expect(bytes < 4 * limit, "message has \(bytes) UTF-8 bytes", sourceLocation: sourceLocation)
+    #expect(!message.isEmpty, sourceLocation: sourceLocation)
 }
