@@ -64,8 +64,16 @@ private func isASCIIAlphanumeric(_ byte: UInt8) -> Bool {
 }
 
 /// Quotes user input for an error message, cut short so that a huge input cannot make a huge message.
+///
+/// The cut counts Unicode scalars, not Characters: one Character (a letter followed by any
+/// number of combining marks) can be megabytes long.
 func quoted(_ text: some StringProtocol) -> String {
     let limit = 40
-    let shown = text.count > limit ? text.prefix(limit) + "..." : String(text)
-    return "'\(shown)'"
+    let scalars = text.unicodeScalars
+    guard scalars.dropFirst(limit).isEmpty else {
+        var shown = String.UnicodeScalarView()
+        shown.append(contentsOf: scalars.prefix(limit))
+        return "'\(String(shown))...'"
+    }
+    return "'\(text)'"
 }

@@ -62,6 +62,7 @@ public enum TradingRules {
 
     /// SET_BUY_TRIGGER: the reserve must buy at least one share at the trigger price.
     public static func setBuyTrigger(reserve: Money, triggerPrice: Money) throws(Rejection) {
+        guard triggerPrice > .zero else { throw Rejection(.invalidAmount, "the trigger price must be greater than zero") }
         guard reserve.wholeShares(at: triggerPrice) >= 1 else {
             throw Rejection(.triggerAboveReserve, "a reserve of \(reserve) does not buy one share at the trigger price \(triggerPrice)")
         }
@@ -69,6 +70,7 @@ public enum TradingRules {
 
     /// SET_SELL_TRIGGER: reserves `floor(amount / trigger)` shares, at least one, all held.
     public static func sellTriggerShares(amount: Money, triggerPrice: Money, availableShares: Int64) throws(Rejection) -> Int64 {
+        guard triggerPrice > .zero else { throw Rejection(.invalidAmount, "the trigger price must be greater than zero") }
         let shares = amount.wholeShares(at: triggerPrice)
         guard shares >= 1 else {
             throw Rejection(.amountBelowPrice, "\(amount) is not worth one share at the trigger price \(triggerPrice)")
