@@ -17,6 +17,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-configuration.git", from: "1.4.0"),
     ],
     targets: [
         // MARK: C libraries from Debian packages
@@ -65,6 +66,7 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Configuration", package: "swift-configuration"),
             ]
         ),
 
@@ -73,7 +75,11 @@ let package = Package(
             name: "transaction-server",
             dependencies: [
                 "TransactionServer",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Configuration", package: "swift-configuration"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
         .executableTarget(
@@ -82,12 +88,16 @@ let package = Package(
                 "LegacyQuote",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
 
         // MARK: Tests
         .testTarget(name: "DayTraderCoreTests", dependencies: ["DayTraderCore"]),
-        .testTarget(name: "LegacyQuoteTests", dependencies: ["LegacyQuote"]),
+        .testTarget(
+            name: "LegacyQuoteTests",
+            dependencies: ["LegacyQuote", "DayTraderCore", .product(name: "Logging", package: "swift-log")]
+        ),
         .testTarget(
             name: "IntegrationTests",
             dependencies: [

@@ -6,20 +6,17 @@ extension TradingStore {
     /// How many of the newest ledger entries a summary lists as history.
     public static let summaryHistoryLimit = 100
 
-    /// The user's summary as JSON text, or `nil` when the user has no account.
-    ///
-    /// The document carries the account's `version`, which grows with every change, so a
-    /// cache can tell an older snapshot from a newer one.
-    public func summaryJSON(for user: UserID) async throws -> String? {
+    /// The user's summary, or `nil` when the user has no account.
+    public func summary(for user: UserID) async throws -> AccountSnapshot? {
         try await client.withConnection { connection in
-            try await Self.summaryJSON(for: user, now: clock.now(), on: connection, logger: logger)
+            try await Self.summary(for: user, now: clock.now(), on: connection, logger: logger)
         }
     }
 
-    static func summaryJSON(for user: UserID, now: Timestamp, on connection: PostgresConnection, logger: Logger) async throws -> String? {
+    static func summary(for user: UserID, now: Timestamp, on connection: PostgresConnection, logger: Logger) async throws -> AccountSnapshot? {
         let rows = try await connection.query(
             """
-            SELECT json_build_object(
+            SELECT a.version, json_build_object(
                 'user', a.user_id,
                 'version', a.version,
                 'cash', money_text(a.cash),
@@ -55,9 +52,16 @@ extension TradingStore {
             """,
             logger: logger
         )
-        for try await json in rows.decode(String.self) {
-            return json
+        for try await (version, json) in rows.decode((Int64, String).self) {
+            return AccountSnapshot(version: version, json: json)
         }
         return nil
     }
+}
+
+/// An account's DISPLAY_SUMMARY document as of one committed state.
+public struct AccountSnapshot: Sendable, Hashable {
+    /// Grows with every change of the account, so a cache can tell older from newer.
+    public var version: Int64
+    public var json: String
 }

@@ -2,45 +2,37 @@ import DayTraderCore
 import PostgresNIO
 
 extension TradingStore {
-    /// An account whose expired orders the sweeper released.
-    public struct SweptAccount: Sendable {
-        public var user: UserID
-        public var summaryJSON: String?
-    }
-
-    /// Releases the reserves of pending orders whose 60 s have run out, for up to `limit`
-    /// accounts, each in its own transaction. Safe to run on every instance at once: an account
-    /// another instance is busy with is skipped (SKIP LOCKED), and that instance releases its
-    /// orders anyway when its transaction starts.
-    public func expireDuePendingOrders(limit: Int = 100) async throws -> [SweptAccount] {
-        let now = clock.now()
-        var due: [String] = []
+    /// Accounts with pending orders whose 60 s have run out, at most `limit` of them.
+    public func accountsWithExpiredOrders(limit: Int = 100) async throws -> [UserID] {
         let rows = try await client.query(
-            "SELECT DISTINCT user_id FROM pending_orders WHERE expires_at_ms <= \(now.unixMillis) LIMIT \(limit)",
+            "SELECT DISTINCT user_id FROM pending_orders WHERE expires_at_ms <= \(clock.now().unixMillis) LIMIT \(limit)",
             logger: logger
         )
+        var users: [UserID] = []
         for try await user in rows.decode(String.self) {
-            due.append(user)
+            users.append(try UserID(validating: user))
         }
-        var swept: [SweptAccount] = []
-        for rawUser in due {
-            let user = try UserID(validating: rawUser)
-            let summary: String? = try await client.withTransaction(logger: logger) { connection in
-                let locked = try await connection.query(
-                    "SELECT 1 FROM accounts WHERE user_id = \(user.rawValue) FOR UPDATE SKIP LOCKED",
-                    logger: logger
-                )
-                var isMine = false
-                for try await _ in locked.decode(Int.self) { isMine = true }
-                guard isMine else { return nil }
-                let transaction = CommandTransaction(connection: connection, logger: logger, user: user, transactionNum: 0, now: now)
-                guard try await transaction.expirePendingOrders() > 0 else { return nil }
-                return try await Self.summaryJSON(for: user, now: now, on: connection, logger: logger)
-            }
-            if let summary {
-                swept.append(SweptAccount(user: user, summaryJSON: summary))
-            }
+        return users
+    }
+
+    /// Releases the reserves of the user's expired orders in one transaction, so they come back
+    /// with no other traffic. Returns the new summary, or `nil` when there was nothing to do.
+    ///
+    /// Safe on every instance at once: an account another transaction holds is skipped
+    /// (SKIP LOCKED), and that transaction releases the orders itself when it starts.
+    public func expirePendingOrders(for user: UserID) async throws -> AccountSnapshot? {
+        let now = clock.now()
+        return try await client.withTransaction(logger: logger) { connection in
+            let locked = try await connection.query(
+                "SELECT 1 FROM accounts WHERE user_id = \(user.rawValue) FOR UPDATE SKIP LOCKED",
+                logger: logger
+            )
+            var isLocked = false
+            for try await _ in locked.decode(Int.self) { isLocked = true }
+            guard isLocked else { return nil }
+            let transaction = CommandTransaction(connection: connection, logger: logger, user: user, transactionNum: 0, now: now)
+            guard try await transaction.expirePendingOrders() > 0 else { return nil }
+            return try await Self.summary(for: user, now: now, on: connection, logger: logger)
         }
-        return swept
     }
 }

@@ -66,7 +66,7 @@ public struct TradingStore: Sendable {
         public var reply: CommandReply
         /// The account's summary as committed, when the command changed the account: the
         /// write-through value for the account cache.
-        public var summaryJSON: String?
+        public var snapshot: AccountSnapshot?
     }
 
     /// Runs the command in one transaction and returns its reply; a rejection is a reply too.
@@ -113,7 +113,7 @@ public struct TradingStore: Sendable {
             }
             if let key = submission.idempotencyKey {
                 if let previous = try await previousReply(key: key, fingerprint: submission.fingerprint, connection) {
-                    return Execution(reply: previous, summaryJSON: try await snapshot(if: changed, transaction))
+                    return Execution(reply: previous, snapshot: try await snapshot(if: changed, transaction))
                 }
             }
 
@@ -137,15 +137,15 @@ public struct TradingStore: Sendable {
                 changed = true
             } catch let rejection as Rejection {
                 let rejected = try await record(.rejected(rejection, transactionNum: transactionNum, request: submission.request), submission, connection)
-                return Execution(reply: rejected, summaryJSON: try await snapshot(if: changed, transaction))
+                return Execution(reply: rejected, snapshot: try await snapshot(if: changed, transaction))
             }
-            return Execution(reply: try await record(reply, submission, connection), summaryJSON: try await snapshot(if: changed, transaction))
+            return Execution(reply: try await record(reply, submission, connection), snapshot: try await snapshot(if: changed, transaction))
         }
     }
 
-    private func snapshot(if changed: Bool, _ transaction: CommandTransaction?) async throws -> String? {
+    private func snapshot(if changed: Bool, _ transaction: CommandTransaction?) async throws -> AccountSnapshot? {
         guard changed, let transaction else { return nil }
-        return try await Self.summaryJSON(for: transaction.user, now: transaction.now, on: transaction.connection, logger: logger)
+        return try await Self.summary(for: transaction.user, now: transaction.now, on: transaction.connection, logger: logger)
     }
 
     private func assignTransactionNum(_ given: Int64?, _ connection: PostgresConnection) async throws -> Int64 {

@@ -26,7 +26,10 @@ public actor QuoteService {
     private let lifetimeMillis: Int64
     private let logger: Logger
     private var local: [StockSymbol: CachedQuote] = [:]
-    private var inFlight: [StockSymbol: Task<CachedQuote, any Error>] = [:]
+    private var inFlight: [StockSymbol: Task<Fetched, any Error>] = [:]
+
+    /// A quote and whether getting it cost a hit on the legacy server.
+    typealias Fetched = (quote: CachedQuote, hit: Bool)
 
     public init(fetcher: any QuoteFetching, redis: any RedisCommanding, clock: any TradingClock, lifetimeMillis: Int64 = TradingRules.orderLifetimeMillis, logger: Logger) {
         self.fetcher = fetcher
@@ -43,19 +46,20 @@ public actor QuoteService {
             return .success(info(quote, symbol, cached: true))
         }
         if let running = inFlight[symbol] {
-            return await result(of: running, symbol, cached: true)
+            return await result(of: running, symbol, joined: true)
         }
         let fetch = Task { try await self.sharedQuote(symbol, for: user) }
         inFlight[symbol] = fetch
-        let outcome = await result(of: fetch, symbol, cached: nil)
+        let outcome = await result(of: fetch, symbol, joined: false)
         inFlight[symbol] = nil
         return outcome
     }
 
-    private func result(of task: Task<CachedQuote, any Error>, _ symbol: StockSymbol, cached: Bool?) async -> Result<QuoteInfo, Rejection> {
+    /// `joined` callers share another caller's fetch, so for them it is never a hit.
+    private func result(of task: Task<Fetched, any Error>, _ symbol: StockSymbol, joined: Bool) async -> Result<QuoteInfo, Rejection> {
         do {
-            let quote = try await task.value
-            return .success(info(quote, symbol, cached: cached ?? lastFetchWasCacheHit))
+            let fetched = try await task.value
+            return .success(info(fetched.quote, symbol, cached: joined || !fetched.hit))
         } catch {
             return .failure(Rejection(.quoteUnavailable, "no quote for \(symbol): \(error)"))
         }
@@ -65,10 +69,7 @@ public actor QuoteService {
         QuoteInfo(symbol: symbol.rawValue, price: quote.price, quoteServerTime: quote.quoteServerTime, cryptokey: quote.cryptokey, cached: cached)
     }
 
-    /// Set by `sharedQuote` for the task's creator: whether the value came from a cache.
-    private var lastFetchWasCacheHit = true
-
-    private func sharedQuote(_ symbol: StockSymbol, for user: UserID) async throws -> CachedQuote {
+    private func sharedQuote(_ symbol: StockSymbol, for user: UserID) async throws -> Fetched {
         let key = "quote:\(symbol.rawValue)"
         let lockKey = "quote-lock:\(symbol.rawValue)"
         let token = UUID().uuidString
@@ -116,10 +117,9 @@ public actor QuoteService {
         return CachedQuote(price: quote.price, quoteServerTime: quote.quoteServerTime, cryptokey: quote.cryptokey, expiresAt: requestedAt + lifetimeMillis)
     }
 
-    private func remember(_ quote: CachedQuote, _ symbol: StockSymbol, hit: Bool) -> CachedQuote {
+    private func remember(_ quote: CachedQuote, _ symbol: StockSymbol, hit: Bool) -> Fetched {
         local[symbol] = quote
-        lastFetchWasCacheHit = !hit
-        return quote
+        return (quote, hit)
     }
 
     /// Deletes the lock only if this instance still holds it.

@@ -1,0 +1,75 @@
+import DayTraderCore
+import Logging
+import TradingStore
+
+/// Runs one command end to end: validation, the quote (outside any lock), the Postgres
+/// transaction, and the write-through of the account cache.
+public struct CommandService: Sendable {
+    let store: TradingStore
+    let quotes: QuoteService
+    let accounts: AccountCache
+    let limits: CommandLimits
+
+    public init(store: TradingStore, quotes: QuoteService, accounts: AccountCache, limits: CommandLimits) {
+        self.store = store
+        self.quotes = quotes
+        self.accounts = accounts
+        self.limits = limits
+    }
+
+    /// The answer to a command: a reply, or for DISPLAY_SUMMARY the summary document.
+    public enum Outcome: Sendable {
+        case reply(CommandReply)
+        case summary(String)
+    }
+
+    public func handle(_ request: CommandRequest, transactionNum: Int64?, idempotencyKey: String?) async throws -> Outcome {
+        let command = Result { () throws(Rejection) in try Command(validating: request, limits: limits) }
+        if case .success(.displaySummary(let user)) = command {
+            return try await summary(user, request: request, transactionNum: transactionNum)
+        }
+        if let idempotencyKey, let previous = try await store.previousReply(idempotencyKey: idempotencyKey) {
+            return .reply(previous)
+        }
+        var submission = TradingStore.Submission(request: request, command: command, transactionNum: transactionNum, idempotencyKey: idempotencyKey)
+        if case .success(let valid) = command, let (symbol, user) = Self.pricedSymbol(valid) {
+            submission.quote = await quotes.quote(symbol, for: user)
+        }
+        guard case .success(let valid) = command, let user = valid.user else {
+            return .reply(try await store.execute(submission).reply)
+        }
+        await accounts.beginWrite(user)
+        let execution: TradingStore.Execution
+        do {
+            execution = try await store.execute(submission)
+        } catch {
+            await accounts.endWrite(user, snapshot: nil)
+            throw error
+        }
+        await accounts.endWrite(user, snapshot: execution.snapshot)
+        return .reply(execution.reply)
+    }
+
+    /// The commands that need the current price.
+    static func pricedSymbol(_ command: Command) -> (StockSymbol, UserID)? {
+        switch command {
+        case .quote(let user, let symbol), .buy(let user, let symbol, _), .sell(let user, let symbol, _):
+            (symbol, user)
+        default:
+            nil
+        }
+    }
+
+    /// DISPLAY_SUMMARY: from the account cache, else from Postgres (filling the cache).
+    private func summary(_ user: UserID, request: CommandRequest, transactionNum: Int64?) async throws -> Outcome {
+        if let cached = await accounts.summary(for: user) {
+            return .summary(cached)
+        }
+        guard let snapshot = try await store.summary(for: user) else {
+            let rejection = Rejection(.unknownAccount, "user \(user) has no account; ADD funds first")
+            return .reply(.rejected(rejection, transactionNum: transactionNum ?? 0, request: request))
+        }
+        await accounts.fill(user, with: snapshot)
+        return .summary(snapshot.json)
+    }
+}

@@ -1,0 +1,57 @@
+import Configuration
+import DayTraderCore
+
+/// Everything an operator can set, read from environment variables (see docs/OPERATIONS.md).
+///
+/// Keys map to variables by swift-configuration's rule: `postgres.host` is `POSTGRES_HOST`.
+public struct ServerConfiguration: Sendable {
+    public var serverName: String
+    public var httpHost: String
+    public var httpPort: Int
+    public var postgresHost: String
+    public var postgresPort: Int
+    public var postgresUser: String
+    public var postgresPassword: String?
+    public var postgresDatabase: String
+    public var postgresConnections: Int
+    public var redisHost: String
+    public var redisPort: Int
+    public var quoteHost: String
+    public var quotePort: Int
+    public var quoteTimeoutMillis: Int
+    /// How long a quote may be used, by anyone (SPEC: 60 s). Tests shorten it.
+    public var quoteLifetimeMillis: Int64
+    /// How often the sweeper looks for pending orders whose 60 s have run out.
+    public var sweepIntervalMillis: Int
+    public var limits: CommandLimits
+
+    public init(reader config: ConfigReader) throws {
+        serverName = config.string(forKey: "server.name", default: "ts1")
+        httpHost = config.string(forKey: "http.host", default: "127.0.0.1")
+        httpPort = config.int(forKey: "http.port", default: 8081)
+        postgresHost = config.string(forKey: "postgres.host", default: "127.0.0.1")
+        postgresPort = config.int(forKey: "postgres.port", default: 5432)
+        postgresUser = config.string(forKey: "postgres.user", default: "daytrader")
+        postgresPassword = config.string(forKey: "postgres.password")
+        postgresDatabase = config.string(forKey: "postgres.database", default: "daytrader")
+        postgresConnections = config.int(forKey: "postgres.connections", default: 20)
+        redisHost = config.string(forKey: "redis.host", default: "127.0.0.1")
+        redisPort = config.int(forKey: "redis.port", default: 6379)
+        quoteHost = config.string(forKey: "quote.host", default: "127.0.0.1")
+        quotePort = config.int(forKey: "quote.port", default: 4444)
+        quoteTimeoutMillis = config.int(forKey: "quote.timeout.ms", default: 5_000)
+        quoteLifetimeMillis = Int64(config.int(forKey: "quote.lifetime.ms", default: Int(TradingRules.orderLifetimeMillis)))
+        sweepIntervalMillis = config.int(forKey: "sweep.interval.ms", default: 250)
+        let maximumAmount = config.string(forKey: "limits.maximum.amount", default: CommandLimits().maximumAmount.description)
+        do {
+            limits = CommandLimits(maximumAmount: try Money(parsing: maximumAmount))
+        } catch {
+            throw ConfigurationError("LIMITS_MAXIMUM_AMOUNT '\(maximumAmount)': \(error)")
+        }
+    }
+}
+
+public struct ConfigurationError: Error, CustomStringConvertible {
+    public let description: String
+    init(_ description: String) { self.description = description }
+}

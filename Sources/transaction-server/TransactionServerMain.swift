@@ -1,0 +1,21 @@
+import Configuration
+import Hummingbird
+import Logging
+import Metrics
+import Prometheus
+import TransactionServer
+
+/// The transaction server: configured from environment variables (docs/OPERATIONS.md).
+@main
+struct TransactionServerMain {
+    static func main() async throws {
+        let reader = ConfigReader(provider: EnvironmentVariablesProvider())
+        let configuration = try ServerConfiguration(reader: reader)
+        var logger = Logger(label: configuration.serverName)
+        logger.logLevel = reader.string(forKey: "log.level").flatMap(Logger.Level.init(rawValue:)) ?? .info
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        let app = buildApplication(configuration: configuration, metrics: registry, logger: logger)
+        try await app.runService()
+    }
+}
