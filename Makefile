@@ -20,7 +20,7 @@ test: deps
 	swift build --build-tests $(SWIFT_BUILD_FLAGS)
 	@PG_FAST=1 scripts/services.sh start $(TEST_RUN_DIR)
 	@set -o pipefail; eval "$$(scripts/services.sh env $(TEST_RUN_DIR))"; \
-		status=0; swift test --skip-build $(SWIFT_BUILD_FLAGS) || status=$$?; \
+		export DAYTRADER_TEST_REDIS_PORT=$$REDIS_PORT; status=0; swift test --skip-build $(SWIFT_BUILD_FLAGS) || status=$$?; \
 		scripts/services.sh stop $(TEST_RUN_DIR); exit $$status
 
 services-up: deps

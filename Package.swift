@@ -94,6 +94,7 @@ let package = Package(
 
         // MARK: Tests
         .testTarget(name: "DayTraderCoreTests", dependencies: ["DayTraderCore"]),
+        .testTarget(name: "RedisClientTests", dependencies: ["RedisClient", "DedicatedThread"]),
         .testTarget(
             name: "LegacyQuoteTests",
             dependencies: ["LegacyQuote", "DayTraderCore", .product(name: "Logging", package: "swift-log")]

@@ -1,7 +1,9 @@
 /// What the system answers to one command: the JSON body of the HTTP response, and the record
 /// an idempotent retry gets back. Money is written as two-decimal strings ("123.45").
 public struct CommandReply: Codable, Hashable, Sendable {
-    public var transactionNum: Int64
+    /// The command's transactionNum; absent only when the request was refused before a
+    /// transaction (and so a number) was given to it.
+    public var transactionNum: Int64?
     public var command: String
     public var user: String?
     /// Present exactly when the command was rejected.
@@ -17,7 +19,7 @@ public struct CommandReply: Codable, Hashable, Sendable {
     public var expiresAt: Int64?
     public var quote: QuoteInfo?
 
-    public init(transactionNum: Int64, command: String, user: String?) {
+    public init(transactionNum: Int64?, command: String, user: String?) {
         self.transactionNum = transactionNum
         self.command = command
         self.user = user
@@ -28,8 +30,11 @@ public struct CommandReply: Codable, Hashable, Sendable {
         public var message: String
     }
 
-    public static func rejected(_ rejection: Rejection, transactionNum: Int64, request: CommandRequest) -> CommandReply {
-        var reply = CommandReply(transactionNum: transactionNum, command: request.name, user: request.user)
+    public static func rejected(_ rejection: Rejection, transactionNum: Int64?, request: CommandRequest) -> CommandReply {
+        // Only a well-formed user id is echoed: the reply never repeats arbitrary input.
+        let user = request.user.flatMap { try? UserID(validating: $0) }?.rawValue
+        let name = CommandName(rawValue: request.name)?.rawValue ?? "UNKNOWN"
+        var reply = CommandReply(transactionNum: transactionNum, command: name, user: user)
         reply.error = ErrorBody(code: rejection.code.rawValue, message: rejection.message)
         return reply
     }

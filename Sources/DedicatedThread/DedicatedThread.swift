@@ -35,8 +35,7 @@ public final class DedicatedThreadExecutor: SerialExecutor {
         self.queue = queue
         // The thread holds the queue, not the executor, so that the executor can be released
         // (and the thread ended) when its owner goes away.
-        let thread = Thread { queue.run(threadName: name) }
-        thread.start()
+        Thread { queue.run(threadName: name) }.start()
     }
 
     deinit {
@@ -94,7 +93,7 @@ private final class JobQueue: @unchecked Sendable {
 
     /// The dedicated thread's body: runs jobs until `finishWhenDrained()` and an empty queue.
     func run(threadName: String) {
-        Thread.current.name = threadName
+        nameCurrentThread(threadName)
         var blocked = sigset_t()
         sigemptyset(&blocked)
         sigaddset(&blocked, SIGPIPE)
@@ -124,4 +123,21 @@ private final class JobQueue: @unchecked Sendable {
             batch.removeAll(keepingCapacity: true)
         }
     }
+}
+
+/// Gives the calling OS thread a name. (Foundation's `Thread.name` does not reach the OS thread
+/// on Linux.) Linux keeps at most 15 bytes and rejects longer names, so the name is cut to fit.
+private func nameCurrentThread(_ name: String) {
+    #if os(Linux)
+    // Glibc's module map does not export pthread_setname_np (it is a GNU extension), so look it
+    // up at run time.
+    typealias SetName = @convention(c) (pthread_t, UnsafePointer<CChar>) -> Int32
+    guard let symbol = dlsym(dlopen(nil, RTLD_NOW), "pthread_setname_np") else { return }
+    let setName = unsafeBitCast(symbol, to: SetName.self)
+    var bytes = Array(name.utf8.prefix(15)).map { CChar(bitPattern: $0) }
+    bytes.append(0)
+    _ = setName(pthread_self(), bytes)
+    #elseif canImport(Darwin)
+    pthread_setname_np(name)
+    #endif
 }

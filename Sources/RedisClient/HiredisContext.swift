@@ -45,20 +45,21 @@ final class HiredisContext {
     func append(_ arguments: [String]) -> Bool {
         // One contiguous buffer for all arguments, so the C pointers stay valid for the call.
         // The trailing byte keeps the buffer non-empty when every argument is "".
-        var bytes: [CChar] = []
+        var bytes: [UInt8] = []
         var lengths: [Int] = []
         lengths.reserveCapacity(arguments.count)
         for argument in arguments {
             let start = bytes.count
-            bytes.append(contentsOf: argument.utf8.lazy.map { CChar(bitPattern: $0) })
+            bytes.append(contentsOf: argument.utf8)
             lengths.append(bytes.count - start)
         }
         bytes.append(0)
-        return bytes.withUnsafeBufferPointer { buffer in
+        return bytes.withUnsafeBytes { buffer in
+            let base = buffer.baseAddress!.assumingMemoryBound(to: CChar.self)
             var offset = 0
             var pointers: [UnsafePointer<CChar>?] = lengths.map { length in
                 defer { offset += length }
-                return buffer.baseAddress! + offset
+                return base + offset
             }
             return redisAppendCommandArgv(context, Int32(arguments.count), &pointers, lengths) == REDIS_OK
         }

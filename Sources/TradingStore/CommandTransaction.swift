@@ -87,24 +87,39 @@ struct CommandTransaction {
         )
         try await connection.query(
             """
-            UPDATE accounts SET cash = cash + \(movement.cash), reserved_cash = reserved_cash + \(movement.reservedCash),
-                                version = version + 1
+            UPDATE accounts SET cash = cash + \(movement.cash), reserved_cash = reserved_cash + \(movement.reservedCash)
             WHERE user_id = \(user.rawValue)
             """,
             logger: logger
         )
         if movement.shares != 0 || movement.reservedShares != 0, let symbol = movement.symbol {
-            try await connection.query(
+            // UPDATE first: an upsert would check the CHECKs on the negative deltas it tries to insert.
+            let updated = try await connection.query(
                 """
-                INSERT INTO holdings (user_id, symbol, shares, reserved_shares)
-                VALUES (\(user.rawValue), \(symbol.rawValue), \(movement.shares), \(movement.reservedShares))
-                ON CONFLICT (user_id, symbol) DO UPDATE
-                SET shares = holdings.shares + EXCLUDED.shares,
-                    reserved_shares = holdings.reserved_shares + EXCLUDED.reserved_shares
+                UPDATE holdings SET shares = shares + \(movement.shares), reserved_shares = reserved_shares + \(movement.reservedShares)
+                WHERE user_id = \(user.rawValue) AND symbol = \(symbol.rawValue)
+                RETURNING 1
                 """,
                 logger: logger
             )
+            var exists = false
+            for try await _ in updated.decode(Int.self) { exists = true }
+            if !exists {
+                try await connection.query(
+                    """
+                    INSERT INTO holdings (user_id, symbol, shares, reserved_shares)
+                    VALUES (\(user.rawValue), \(symbol.rawValue), \(movement.shares), \(movement.reservedShares))
+                    """,
+                    logger: logger
+                )
+            }
         }
+    }
+
+    /// Marks the account as changed, once per transaction that changed any of its rows, so
+    /// caches can order snapshots by version.
+    func bumpVersion() async throws {
+        try await connection.query("UPDATE accounts SET version = version + 1 WHERE user_id = \(user.rawValue)", logger: logger)
     }
 
     /// Releases every pending BUY and SELL of this user whose 60 s have run out.

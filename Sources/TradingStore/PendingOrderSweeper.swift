@@ -32,6 +32,7 @@ extension TradingStore {
             guard isLocked else { return nil }
             let transaction = CommandTransaction(connection: connection, logger: logger, user: user, transactionNum: 0, now: now)
             guard try await transaction.expirePendingOrders() > 0 else { return nil }
+            try await transaction.bumpVersion()
             return try await Self.summary(for: user, now: now, on: connection, logger: logger)
         }
     }

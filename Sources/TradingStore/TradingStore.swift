@@ -49,16 +49,13 @@ public struct TradingStore: Sendable {
         }
     }
 
-    /// The reply an earlier request with this idempotency key got, if any.
-    public func previousReply(idempotencyKey: String) async throws -> CommandReply? {
-        let rows = try await client.query(
-            "SELECT reply FROM processed_requests WHERE idempotency_key = \(idempotencyKey)",
-            logger: logger
-        )
-        for try await reply in rows.decode(String.self) {
-            return try ReplyCoding.decode(reply)
+    /// The reply an earlier request with this idempotency key got, if any; a key already used
+    /// for a different request is a rejection.
+    public func previousReply(to submission: Submission) async throws -> CommandReply? {
+        guard let key = submission.idempotencyKey else { return nil }
+        return try await client.withConnection { connection in
+            try await previousReply(key: key, fingerprint: submission.fingerprint, connection)
         }
-        return nil
     }
 
     /// What one command did.
@@ -85,7 +82,7 @@ public struct TradingStore: Sendable {
             } catch let error as PostgresTransactionError {
                 // The only rejection raised outside the command's savepoint: a reused key.
                 guard let rejection = error.closureError as? Rejection else { throw error }
-                return Execution(reply: .rejected(rejection, transactionNum: submission.transactionNum ?? 0, request: submission.request))
+                return Execution(reply: .rejected(rejection, transactionNum: submission.transactionNum, request: submission.request))
             }
         }
     }
@@ -145,6 +142,7 @@ public struct TradingStore: Sendable {
 
     private func snapshot(if changed: Bool, _ transaction: CommandTransaction?) async throws -> AccountSnapshot? {
         guard changed, let transaction else { return nil }
+        try await transaction.bumpVersion()
         return try await Self.summary(for: transaction.user, now: transaction.now, on: transaction.connection, logger: logger)
     }
 

@@ -17,18 +17,21 @@ import TradingStore
 /// while Redis was unreachable is retried when it answers again.
 public final class AccountCache: Sendable {
     private let redis: any RedisCommanding
+    private let keyPrefix: String
     private let logger: Logger
     private let pendingInvalidations = Mutex<Set<UserID>>([])
     static let writerTTLMillis = 10_000
     static let valueTTLMillis = 600_000
 
-    public init(redis: any RedisCommanding, logger: Logger) {
+    /// - Parameter keyPrefix: namespaces the Redis keys, so systems can share one Redis.
+    public init(redis: any RedisCommanding, keyPrefix: String, logger: Logger) {
+        self.keyPrefix = keyPrefix
         self.redis = redis
         self.logger = logger
     }
 
     private func keys(_ user: UserID) -> [String] {
-        ["account:\(user.rawValue)", "account-writers:\(user.rawValue)"]
+        ["\(keyPrefix)account:\(user.rawValue)", "\(keyPrefix)account-writers:\(user.rawValue)"]
     }
 
     /// The cached summary, or `nil` on a miss, while a change is in flight, or without Redis.
@@ -71,7 +74,7 @@ public final class AccountCache: Sendable {
         let users = pendingInvalidations.withLock { $0 }
         guard !users.isEmpty else { return }
         do {
-            _ = try await redis.execute(["DEL"] + users.map { "account:\($0.rawValue)" })
+            _ = try await redis.execute(["DEL"] + users.map { keys($0)[0] })
             pendingInvalidations.withLock { $0.subtract(users) }
             logger.info("account cache invalidations caught up", metadata: ["accounts": "\(users.count)"])
         } catch {

@@ -40,14 +40,20 @@ public func buildApplication(
     let postgres = PostgresClient(configuration: postgresConfiguration, backgroundLogger: logger)
     let store = TradingStore(client: postgres, clock: clock, logger: logger)
     let redis = RedisClient(host: configuration.redisHost, port: configuration.redisPort, logger: logger)
+    let quoteAttempts = 3
     let fetcher = quoteFetcher ?? LegacyQuoteClient(
         host: configuration.quoteHost,
         port: configuration.quotePort,
         timeout: .milliseconds(configuration.quoteTimeoutMillis),
+        attempts: quoteAttempts,
         logger: logger
     )
-    let quotes = QuoteService(fetcher: fetcher, redis: redis, clock: clock, lifetimeMillis: configuration.quoteLifetimeMillis, logger: logger)
-    let accounts = AccountCache(redis: redis, logger: logger)
+    let quotes = QuoteService(
+        fetcher: fetcher, redis: redis, clock: clock, lifetimeMillis: configuration.quoteLifetimeMillis,
+        fetchBudgetMillis: Int64(quoteAttempts * (configuration.quoteTimeoutMillis + 500)),
+        keyPrefix: configuration.redisKeyPrefix, logger: logger
+    )
+    let accounts = AccountCache(redis: redis, keyPrefix: configuration.redisKeyPrefix, logger: logger)
     let service = CommandService(store: store, quotes: quotes, accounts: accounts, limits: configuration.limits)
 
     let router = Router()

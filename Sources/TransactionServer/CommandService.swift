@@ -28,12 +28,21 @@ public struct CommandService: Sendable {
         if case .success(.displaySummary(let user)) = command {
             return try await summary(user, request: request, transactionNum: transactionNum)
         }
-        if let idempotencyKey, let previous = try await store.previousReply(idempotencyKey: idempotencyKey) {
-            return .reply(previous)
-        }
         var submission = TradingStore.Submission(request: request, command: command, transactionNum: transactionNum, idempotencyKey: idempotencyKey)
+        do {
+            if let previous = try await store.previousReply(to: submission) {
+                return .reply(previous)
+            }
+        } catch let rejection as Rejection {
+            return .reply(.rejected(rejection, transactionNum: transactionNum, request: request))
+        }
         if case .success(let valid) = command, let (symbol, user) = Self.pricedSymbol(valid) {
-            submission.quote = await quotes.quote(symbol, for: user)
+            let quote = await quotes.quote(symbol, for: user)
+            // Not recorded under the idempotency key: the same request may succeed later.
+            if case .failure(let rejection) = quote {
+                return .reply(.rejected(rejection, transactionNum: transactionNum, request: request))
+            }
+            submission.quote = quote
         }
         guard case .success(let valid) = command, let user = valid.user else {
             return .reply(try await store.execute(submission).reply)
@@ -67,7 +76,7 @@ public struct CommandService: Sendable {
         }
         guard let snapshot = try await store.summary(for: user) else {
             let rejection = Rejection(.unknownAccount, "user \(user) has no account; ADD funds first")
-            return .reply(.rejected(rejection, transactionNum: transactionNum ?? 0, request: request))
+            return .reply(.rejected(rejection, transactionNum: transactionNum, request: request))
         }
         await accounts.fill(user, with: snapshot)
         return .summary(snapshot.json)

@@ -24,6 +24,9 @@ public actor QuoteService {
     private let redis: any RedisCommanding
     private let clock: any TradingClock
     private let lifetimeMillis: Int64
+    private let keyPrefix: String
+    /// The longest one fetch from the legacy server may take, retries included.
+    private let fetchBudgetMillis: Int64
     private let logger: Logger
     private var local: [StockSymbol: CachedQuote] = [:]
     private var inFlight: [StockSymbol: Task<Fetched, any Error>] = [:]
@@ -31,7 +34,13 @@ public actor QuoteService {
     /// A quote and whether getting it cost a hit on the legacy server.
     typealias Fetched = (quote: CachedQuote, hit: Bool)
 
-    public init(fetcher: any QuoteFetching, redis: any RedisCommanding, clock: any TradingClock, lifetimeMillis: Int64 = TradingRules.orderLifetimeMillis, logger: Logger) {
+    /// - Parameter keyPrefix: namespaces the Redis keys, so systems can share one Redis.
+    public init(
+        fetcher: any QuoteFetching, redis: any RedisCommanding, clock: any TradingClock,
+        lifetimeMillis: Int64 = TradingRules.orderLifetimeMillis, fetchBudgetMillis: Int64, keyPrefix: String, logger: Logger
+    ) {
+        self.keyPrefix = keyPrefix
+        self.fetchBudgetMillis = fetchBudgetMillis
         self.fetcher = fetcher
         self.redis = redis
         self.clock = clock
@@ -70,36 +79,45 @@ public actor QuoteService {
     }
 
     private func sharedQuote(_ symbol: StockSymbol, for user: UserID) async throws -> Fetched {
-        let key = "quote:\(symbol.rawValue)"
-        let lockKey = "quote-lock:\(symbol.rawValue)"
+        let key = "\(keyPrefix)quote:\(symbol.rawValue)"
+        let lockKey = "\(keyPrefix)quote-lock:\(symbol.rawValue)"
         let token = UUID().uuidString
-        do {
-            // Wait at most a little over the legacy server's worst case for another instance's hit.
-            let deadline = clock.now().unixMillis + 6_000
-            while true {
+        // The lock outlives the slowest fetch (every attempt timing out), so no second
+        // instance starts a charged hit while the first is still waiting for its answer.
+        let lockMillis = fetchBudgetMillis + 1_000
+        let deadline = clock.now().unixMillis + lockMillis
+        while true {
+            let acquired: Bool
+            do {
                 if let cached = try await readShared(key) {
                     return remember(cached, symbol, hit: false)
                 }
-                let acquired = try await redis.execute(["SET", lockKey, token, "NX", "PX", "6000"])
-                if acquired.string == "OK" {
-                    let fresh = try await fetchFromServer(symbol, for: user)
-                    let ttl = fresh.expiresAt - clock.now().unixMillis
-                    if ttl > 0 {
-                        _ = try await redis.pipeline([
-                            ["SET", key, String(decoding: try JSONEncoder().encode(fresh), as: UTF8.self), "PX", String(ttl)],
-                            ["EVAL", Self.releaseLockScript, "1", lockKey, token],
-                        ])
-                    }
-                    return remember(fresh, symbol, hit: true)
-                }
-                guard clock.now().unixMillis < deadline else {
-                    throw QuoteError.timedOut
-                }
-                try await Task.sleep(for: .milliseconds(10))
+                acquired = try await redis.execute(["SET", lockKey, token, "NX", "PX", String(lockMillis)]).string == "OK"
+            } catch {
+                logger.warning("quote cache unavailable; using this instance's own cache", metadata: ["error": "\(error)"])
+                return remember(try await fetchFromServer(symbol, for: user), symbol, hit: true)
             }
-        } catch let error as RedisError {
-            logger.warning("quote cache unavailable; using this instance's own cache", metadata: ["error": "\(error)"])
-            return remember(try await fetchFromServer(symbol, for: user), symbol, hit: true)
+            if acquired {
+                let fetched: CachedQuote
+                do {
+                    fetched = try await fetchFromServer(symbol, for: user)
+                } catch {
+                    _ = try? await redis.execute(["EVAL", Self.releaseLockScript, "1", lockKey, token])
+                    throw error
+                }
+                let ttl = fetched.expiresAt - clock.now().unixMillis
+                var commands = [["EVAL", Self.releaseLockScript, "1", lockKey, token]]
+                if ttl > 0, let value = try? JSONEncoder().encode(fetched) {
+                    commands.insert(["SET", key, String(decoding: value, as: UTF8.self), "PX", String(ttl)], at: 0)
+                }
+                // The hit is paid for either way; if Redis fails now the others fetch for themselves.
+                _ = try? await redis.pipeline(commands)
+                return remember(fetched, symbol, hit: true)
+            }
+            guard clock.now().unixMillis < deadline else {
+                throw QuoteError.timedOut
+            }
+            try await Task.sleep(for: .milliseconds(10))
         }
     }
 

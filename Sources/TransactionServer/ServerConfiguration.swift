@@ -16,6 +16,8 @@ public struct ServerConfiguration: Sendable {
     public var postgresConnections: Int
     public var redisHost: String
     public var redisPort: Int
+    /// Prefixes every Redis key, so several systems (or test runs) can share one Redis.
+    public var redisKeyPrefix: String
     public var quoteHost: String
     public var quotePort: Int
     public var quoteTimeoutMillis: Int
@@ -37,6 +39,7 @@ public struct ServerConfiguration: Sendable {
         postgresConnections = config.int(forKey: "postgres.connections", default: 20)
         redisHost = config.string(forKey: "redis.host", default: "127.0.0.1")
         redisPort = config.int(forKey: "redis.port", default: 6379)
+        redisKeyPrefix = config.string(forKey: "redis.key.prefix", default: "daytrader:")
         quoteHost = config.string(forKey: "quote.host", default: "127.0.0.1")
         quotePort = config.int(forKey: "quote.port", default: 4444)
         quoteTimeoutMillis = config.int(forKey: "quote.timeout.ms", default: 5_000)

@@ -1,0 +1,198 @@
+import Configuration
+import DayTraderCore
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import LegacyQuote
+import Logging
+import NIOCore
+import PostgresNIO
+import Synchronization
+import Testing
+import TransactionServer
+
+/// The real services `make test` starts (scripts/services.sh); tests fail, never skip, without them.
+enum TestServices {
+    static func value(_ name: String) -> String {
+        guard let value = ProcessInfo.processInfo.environment[name], !value.isEmpty else {
+            Issue.record("\(name) is not set: run the integration tests through `make test`, which starts PostgreSQL and Redis")
+            return ""
+        }
+        return value
+    }
+    static var postgresPort: Int { Int(value("POSTGRES_PORT")) ?? 0 }
+    static var redisPort: Int { Int(value("REDIS_PORT")) ?? 0 }
+
+    static let logger: Logger = {
+        var logger = Logger(label: "test")
+        logger.logLevel = .warning
+        return logger
+    }()
+
+    static func postgres(database: String, user: String = "daytrader") -> PostgresClient {
+        PostgresClient(
+            configuration: .init(host: "127.0.0.1", port: postgresPort, username: user, password: nil, database: database, tls: .disable),
+            backgroundLogger: logger
+        )
+    }
+
+    /// Runs `body` with a pooled client; the pool runs only for the body's duration.
+    static func withPostgres<T: Sendable>(database: String, user: String = "daytrader", _ body: @Sendable (PostgresClient) async throws -> T) async throws -> T {
+        let client = postgres(database: database, user: user)
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await client.run() }
+            defer { group.cancelAll() }
+            // Let run() start before the first lease, so the pool does not warn.
+            await Task.yield()
+            return try await body(client)
+        }
+    }
+
+    /// A new, empty database for one test, so tests never see each other's accounts.
+    static func freshDatabase() async throws -> String {
+        let name = "test_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(16)
+        try await withPostgres(database: "postgres", user: "postgres") { client in
+            try await client.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name) OWNER daytrader"), logger: logger)
+        }
+        return String(name)
+    }
+}
+
+/// A clock the test moves by hand.
+final class ManualClock: TradingClock {
+    private let current: Mutex<Int64>
+    init(_ start: Int64 = 1_700_000_000_000) { current = Mutex(start) }
+    func now() -> Timestamp { Timestamp(unixMillis: current.withLock { $0 }) }
+    func advance(milliseconds: Int64) { current.withLock { $0 += milliseconds } }
+}
+
+/// A transaction server under test, with its own database and a quote emulator.
+struct TradingServerFixture: Sendable {
+    let database: String
+    let emulator: QuoteEmulator
+    let quotePort: Int
+    let redisPort: Int
+    let clock: (any TradingClock)?
+    let extraSettings: [String: ConfigValue]
+
+    /// Starts the emulator and makes a fresh database; `redisPort` defaults to the shared Redis.
+    static func make(clock: (any TradingClock)? = nil, redisPort: Int? = nil, settings: [String: ConfigValue] = [:]) async throws -> TradingServerFixture {
+        let emulator = QuoteEmulator(port: 0, seed: 468, latency: .immediate, logger: TestServices.logger)
+        let port = try await emulator.start()
+        return TradingServerFixture(
+            database: try await TestServices.freshDatabase(),
+            emulator: emulator,
+            quotePort: port,
+            redisPort: redisPort ?? TestServices.redisPort,
+            clock: clock,
+            extraSettings: settings
+        )
+    }
+
+    func configuration(name: String = "test") throws -> ServerConfiguration {
+        var values: [String: ConfigValue] = [
+            "server.name": .init(.string(name), isSecret: false),
+            "postgres.host": "127.0.0.1",
+            "postgres.port": .init(.int(TestServices.postgresPort), isSecret: false),
+            "postgres.user": "daytrader",
+            "postgres.database": .init(.string(database), isSecret: false),
+            "postgres.connections": 10,
+            "redis.host": "127.0.0.1",
+            "redis.port": .init(.int(redisPort), isSecret: false),
+            "redis.key.prefix": .init(.string("\(database):"), isSecret: false),
+            "quote.host": "127.0.0.1",
+            "quote.port": .init(.int(quotePort), isSecret: false),
+            "sweep.interval.ms": 50,
+        ]
+        values.merge(extraSettings) { $1 }
+        let provider = InMemoryProvider(values: Dictionary(uniqueKeysWithValues: values.map { key, value in
+            (AbsoluteConfigKey(key.split(separator: ".").map(String.init)), value)
+        }))
+        return try ServerConfiguration(reader: ConfigReader(provider: provider))
+    }
+
+    /// Runs a live server (on an ephemeral port) for the body's duration.
+    func withServer<T: Sendable>(name: String = "test", _ body: @Sendable (TestClient) async throws -> T) async throws -> T {
+        let app = buildApplication(configuration: try configuration(name: name), clock: clock ?? SystemClock(), logger: TestServices.logger)
+        let box = Mutex<T?>(nil)
+        try await app.test(.live) { client in
+            let result = try await body(TestClient(client: client))
+            box.withLock { $0 = result }
+        }
+        return box.withLock { $0 }!
+    }
+
+    func withPostgres<T: Sendable>(_ body: @Sendable (PostgresClient) async throws -> T) async throws -> T {
+        try await TestServices.withPostgres(database: database, body)
+    }
+
+    /// Checks the ledger against the balances for every account: each balance column is the
+    /// sum of its deltas, and nothing is negative.
+    func checkLedgerMatchesBalances(sourceLocation: SourceLocation = #_sourceLocation) async throws {
+        let mismatches = try await withPostgres { client in
+            let rows = try await client.query(
+                """
+                SELECT a.user_id FROM accounts a
+                LEFT JOIN (SELECT user_id, sum(cash_delta) c, sum(reserved_cash_delta) rc FROM ledger GROUP BY user_id) l USING (user_id)
+                WHERE a.cash <> COALESCE(l.c, 0) OR a.reserved_cash <> COALESCE(l.rc, 0) OR a.cash < 0 OR a.reserved_cash < 0
+                UNION ALL
+                SELECT h.user_id || '/' || h.symbol FROM holdings h
+                LEFT JOIN (SELECT user_id, symbol, sum(shares_delta) s, sum(reserved_shares_delta) rs FROM ledger GROUP BY user_id, symbol) l
+                  USING (user_id, symbol)
+                WHERE h.shares <> COALESCE(l.s, 0) OR h.reserved_shares <> COALESCE(l.rs, 0) OR h.shares < 0 OR h.reserved_shares < 0
+                UNION ALL
+                SELECT a.user_id || ' reserved cash' FROM accounts a
+                WHERE a.reserved_cash <> COALESCE((SELECT sum(amount) FROM pending_orders p WHERE p.user_id = a.user_id AND p.side = 'buy'), 0)
+                                      + COALESCE((SELECT sum(amount) FROM triggers t WHERE t.user_id = a.user_id AND t.side = 'buy'), 0)
+                """,
+                logger: TestServices.logger
+            )
+            var found: [String] = []
+            for try await name in rows.decode(String.self) { found.append(name) }
+            return found
+        }
+        #expect(mismatches.isEmpty, "ledger and balances disagree for \(mismatches)", sourceLocation: sourceLocation)
+    }
+}
+
+/// A JSON client for the command routes.
+struct TestClient: Sendable {
+    let client: any TestClientProtocol
+
+    struct Reply: Sendable {
+        let status: HTTPResponse.Status
+        let body: String
+        var json: [String: Any] {
+            ((try? JSONSerialization.jsonObject(with: Data(body.utf8))) as? [String: Any]) ?? [:]
+        }
+        subscript(key: String) -> String? { json[key].map { "\($0)" } }
+        var errorCode: String? { (json["error"] as? [String: Any])?["code"] as? String }
+        var isOK: Bool { status == .ok }
+    }
+
+    @discardableResult
+    func send(_ route: String, _ fields: [String: any Sendable]) async throws -> Reply {
+        let body = try JSONSerialization.data(withJSONObject: fields)
+        return try await sendRaw(route, String(decoding: body, as: UTF8.self))
+    }
+
+    func sendRaw(_ route: String, _ body: String) async throws -> Reply {
+        let response = try await client.executeRequest(
+            uri: "/api/\(route)", method: .post, headers: [.contentType: "application/json"], body: ByteBuffer(string: body)
+        )
+        return Reply(status: response.status, body: String(buffer: response.body))
+    }
+
+    func get(_ path: String) async throws -> Reply {
+        let response = try await client.executeRequest(uri: path, method: .get, headers: [:], body: nil)
+        return Reply(status: response.status, body: String(buffer: response.body))
+    }
+}
+
+/// Unique names so tests can share services without meeting.
+enum Unique {
+    private static let counter = Atomic<Int>(0)
+    static func user(_ prefix: String = "u") -> String {
+        "\(prefix)\(counter.add(1, ordering: .relaxed).newValue)-\(UUID().uuidString.prefix(8))"
+    }
+}

@@ -1,0 +1,213 @@
+import Foundation
+import Logging
+import RedisClient
+import Synchronization
+import Testing
+
+/// The shared test Redis, started by `make test`, on 127.0.0.1 at `DAYTRADER_TEST_REDIS_PORT`.
+enum TestRedis {
+    struct NotConfigured: Error, CustomStringConvertible {
+        let description =
+            "DAYTRADER_TEST_REDIS_PORT is not set: start a redis-server on 127.0.0.1 and export its port "
+            + "(`make test` does both)"
+    }
+
+    static func port() throws -> Int {
+        guard let text = ProcessInfo.processInfo.environment["DAYTRADER_TEST_REDIS_PORT"], let port = Int(text)
+        else { throw NotConfigured() }
+        return port
+    }
+
+    static func connection() throws -> RedisConnection {
+        RedisConnection(host: "127.0.0.1", port: try port(), logger: testLogger)
+    }
+
+    static func client() throws -> RedisClient {
+        RedisClient(host: "127.0.0.1", port: try port(), logger: testLogger)
+    }
+
+    /// A key no other test (or earlier run) uses, so tests can share one server in parallel.
+    static func key(_ name: String) -> String {
+        "test:\(UUID().uuidString):\(name)"
+    }
+}
+
+let testLogger = Logger(label: "RedisClientTests")
+
+/// A wait that did not finish in time.
+struct StillWaiting: Error, CustomStringConvertible {
+    let what: String
+    var description: String { "still waiting after the time limit: \(what)" }
+}
+
+/// Runs `operation` but gives up after `limit`, so a bug that blocks cannot hang the test run.
+/// (A task group would not do: it waits for its children, including one stuck in a C call.)
+func within<T: Sendable>(
+    _ limit: Duration, _ what: String, _ operation: @escaping @Sendable () async -> T
+) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        let waiter = FirstResumeWins(continuation)
+        Task {
+            let value = await operation()
+            waiter.resume(with: .success(value))
+        }
+        Task {
+            try? await Task.sleep(for: limit)
+            waiter.resume(with: .failure(StillWaiting(what: what)))
+        }
+    }
+}
+
+/// A continuation that only the first of several racing resumers resumes.
+private final class FirstResumeWins<T: Sendable>: Sendable {
+    private let continuation: Mutex<CheckedContinuation<T, any Error>?>
+
+    init(_ continuation: CheckedContinuation<T, any Error>) {
+        self.continuation = Mutex(continuation)
+    }
+
+    func resume(with result: Result<T, any Error>) {
+        continuation.withLock { $0.take() }?.resume(with: result)
+    }
+}
+
+/// The outcome of one command, as a value (so it can cross `within`).
+func attempt(
+    _ redis: some RedisCommanding, _ arguments: [String]
+) async -> Result<RedisReply, RedisError> {
+    do {
+        return .success(try await redis.execute(arguments))
+    } catch {
+        return .failure(error)
+    }
+}
+
+/// Retries PING until it succeeds or `limit` passes.
+func waitUntilReachable(_ redis: some RedisCommanding, limit: Duration = .seconds(15)) async throws {
+    let deadline = ContinuousClock.now + limit
+    while true {
+        let result = try await within(.seconds(5), "PING") { await attempt(redis, ["PING"]) }
+        if case .success = result { return }
+        guard ContinuousClock.now < deadline else {
+            throw StillWaiting(what: "Redis to become reachable (last result: \(result))")
+        }
+        try await Task.sleep(for: .milliseconds(100))
+    }
+}
+
+/// A private redis-server that a test may kill, stop and restart.
+final class RedisServerProcess {
+    let port: Int
+    private let directory: URL
+    private var pidFile: URL { directory.appending(path: "redis.pid") }
+
+    init() throws {
+        port = try freePort()
+        directory = FileManager.default.temporaryDirectory.appending(path: "redis-test-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    }
+
+    deinit {
+        stop()
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    /// Starts the daemon and waits for its pid file (written once it listens).
+    func start() throws {
+        try? FileManager.default.removeItem(at: pidFile)
+        try spawnAndWait("/usr/bin/redis-server", [
+            "--port", "\(port)", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+            "--daemonize", "yes", "--pidfile", pidFile.path, "--dir", directory.path,
+            "--logfile", directory.appending(path: "redis.log").path,
+        ])
+        let deadline = ContinuousClock.now + .seconds(10)
+        while pid == nil {
+            guard ContinuousClock.now < deadline else { throw StillWaiting(what: "redis-server pid file") }
+            usleep(20_000)
+        }
+    }
+
+    /// Sends `signal` to the daemon.
+    func send(_ signal: Int32) {
+        if let pid { kill(pid, signal) }
+    }
+
+    /// Kills the daemon outright (as a crash would) and waits until it is gone.
+    func crash() throws {
+        guard let pid else { return }
+        kill(pid, SIGKILL)
+        try? FileManager.default.removeItem(at: pidFile)
+        let deadline = ContinuousClock.now + .seconds(10)
+        while isAlive(pid) {
+            guard ContinuousClock.now < deadline else { throw StillWaiting(what: "redis-server \(pid) to exit") }
+            usleep(20_000)
+        }
+    }
+
+    func stop() {
+        send(SIGCONT)  // a stopped server cannot act on SIGTERM
+        send(SIGTERM)
+    }
+
+    private var pid: pid_t? {
+        guard let text = try? String(contentsOf: pidFile, encoding: .utf8) else { return nil }
+        return pid_t(text.trimmingCharacters(in: .whitespacesAndNewlines))
+    }
+}
+
+/// Runs a program that returns at once (here: a daemon that forks away) and reaps it.
+///
+/// Not Foundation's `Process`: on Linux its `waitUntilExit` can wait forever on a cooperative
+/// thread, and its child inherits the calling thread's blocked signals (a pool thread blocks
+/// most), which would leave the daemon deaf to SIGTERM.
+private func spawnAndWait(_ program: String, _ arguments: [String]) throws {
+    var attributes = posix_spawnattr_t()
+    posix_spawnattr_init(&attributes)
+    defer { posix_spawnattr_destroy(&attributes) }
+    var noSignals = sigset_t()
+    sigemptyset(&noSignals)
+    posix_spawnattr_setsigmask(&attributes, &noSignals)
+    posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK))
+
+    let argv = ([program] + arguments).map { strdup($0) } + [nil]
+    defer { argv.forEach { free($0) } }
+    var child = pid_t()
+    let spawned = posix_spawn(&child, program, nil, &attributes, argv, environ)
+    guard spawned == 0 else { throw POSIXError(.init(rawValue: spawned) ?? .EIO) }
+    var status: Int32 = 0
+    waitpid(child, &status, 0)
+}
+
+/// Whether `pid` is still running. A killed daemon may stay a zombie when nothing reaps orphans
+/// (as in some containers), but a zombie no longer holds its sockets.
+private func isAlive(_ pid: pid_t) -> Bool {
+    guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+        let afterName = stat.range(of: ") ")
+    else { return false }
+    return stat[afterName.upperBound] != "Z"
+}
+
+/// A TCP port nothing listens on right now, below Linux's ephemeral range (32768 and up) so
+/// that no outgoing connection takes it in the meantime, e.g. while a test restarts Redis.
+func freePort() throws -> Int {
+    for _ in 0..<100 {
+        let port = Int.random(in: 20_000..<32_000)
+        if try canBind(port) { return port }
+    }
+    throw StillWaiting(what: "a free TCP port")
+}
+
+private func canBind(_ port: Int) throws -> Bool {
+    let socketFD = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard socketFD >= 0 else { throw POSIXError(.init(rawValue: errno) ?? .EIO) }
+    defer { close(socketFD) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    address.sin_port = UInt16(port).bigEndian
+    return withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
+            bind(socketFD, pointer, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
+        }
+    }
+}
