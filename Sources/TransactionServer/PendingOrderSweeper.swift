@@ -29,7 +29,10 @@ struct PendingOrderSweeper: Service {
             } catch {
                 logger.warning("pending order sweep failed; will retry", metadata: ["error": "\(error)"])
             }
-            try? await Task.sleep(for: .milliseconds(intervalMillis))
+            // Wakes early on shutdown, so stopping never waits out a long interval.
+            try? await cancelWhenGracefulShutdown {
+                try await Task.sleep(for: .milliseconds(intervalMillis))
+            }
         }
     }
 }

@@ -112,11 +112,11 @@ struct TradingServerFixture: Sendable {
     }
 
     /// Runs a live server (on an ephemeral port) for the body's duration.
-    func withServer<T: Sendable>(name: String = "test", _ body: @Sendable (TestClient) async throws -> T) async throws -> T {
+    func withServer<T: Sendable>(name: String = "test", _ body: @Sendable (CommandClient) async throws -> T) async throws -> T {
         let app = buildApplication(configuration: try configuration(name: name), clock: clock ?? SystemClock(), logger: TestServices.logger)
         let box = Mutex<T?>(nil)
         try await app.test(.live) { client in
-            let result = try await body(TestClient(client: client))
+            let result = try await body(CommandClient(client))
             box.withLock { $0 = result }
         }
         return box.withLock { $0 }!
@@ -156,8 +156,34 @@ struct TradingServerFixture: Sendable {
 }
 
 /// A JSON client for the command routes.
-struct TestClient: Sendable {
-    let client: any TestClientProtocol
+struct CommandClient: Sendable {
+    typealias Transport = @Sendable (_ uri: String, _ method: HTTPRequest.Method, _ body: ByteBuffer?) async throws -> (HTTPResponse.Status, ByteBuffer)
+    let transport: Transport
+    /// The live server's port, for opening more connections.
+    let port: Int?
+
+    init(_ client: any TestClientProtocol) {
+        transport = { uri, method, body in
+            let response = try await client.executeRequest(uri: uri, method: method, headers: [.contentType: "application/json"], body: body)
+            return (response.status, response.body)
+        }
+        port = client.port
+    }
+
+    init(_ client: HummingbirdTesting.TestClient) {
+        transport = { uri, method, body in
+            let response = try await client.execute(.init(uri, method: method, headers: [.contentType: "application/json"], body: body))
+            return (response.status, response.body ?? ByteBuffer())
+        }
+        port = nil
+    }
+
+    /// Runs `body` with a connection of its own to the same server.
+    func withConnection<T: Sendable>(_ body: @escaping @Sendable (CommandClient) async throws -> T) async throws -> T {
+        try await HummingbirdTesting.TestClient.withClient(host: "127.0.0.1", port: port!) { client in
+            try await body(CommandClient(client))
+        }
+    }
 
     struct Reply: Sendable {
         let status: HTTPResponse.Status
@@ -177,15 +203,13 @@ struct TestClient: Sendable {
     }
 
     func sendRaw(_ route: String, _ body: String) async throws -> Reply {
-        let response = try await client.executeRequest(
-            uri: "/api/\(route)", method: .post, headers: [.contentType: "application/json"], body: ByteBuffer(string: body)
-        )
-        return Reply(status: response.status, body: String(buffer: response.body))
+        let (status, bytes) = try await transport("/api/\(route)", .post, ByteBuffer(string: body))
+        return Reply(status: status, body: String(buffer: bytes))
     }
 
     func get(_ path: String) async throws -> Reply {
-        let response = try await client.executeRequest(uri: path, method: .get, headers: [:], body: nil)
-        return Reply(status: response.status, body: String(buffer: response.body))
+        let (status, bytes) = try await transport(path, .get, nil)
+        return Reply(status: status, body: String(buffer: bytes))
     }
 }
 

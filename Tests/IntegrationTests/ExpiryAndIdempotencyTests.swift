@@ -1,0 +1,113 @@
+import DayTraderCore
+import Foundation
+import PostgresNIO
+import Testing
+
+/// Pending orders expire at exactly 60 s (injectable clock); retries with a key apply once.
+@Suite struct ExpiryAndIdempotencyTests {
+    let symbol = StockSymbol.unchecked("EXP")
+
+    @Test func aBuyCanBeCommittedUntilExactlySixtySeconds() async throws {
+        let clock = ManualClock()
+        let fixture = try await TradingServerFixture.make(clock: clock, settings: ["sweep.interval.ms": 3_600_000])
+        fixture.emulator.setPrice(Money(cents: 10_00), for: symbol)
+        try await fixture.withServer { client in
+            let user = Unique.user()
+            try await client.send("add", ["user": user, "amount": "100.00"])
+            try await client.send("buy", ["user": user, "symbol": "EXP", "amount": "50.00"])
+            clock.advance(milliseconds: 59_999)
+            #expect(try await client.send("commit-buy", ["user": user]).isOK)
+
+            try await client.send("buy", ["user": user, "symbol": "EXP", "amount": "20.00"])
+            clock.advance(milliseconds: 60_000)
+            let late = try await client.send("commit-buy", ["user": user])
+            #expect(late.errorCode == "no_pending_buy")
+            let summary = try await client.send("display-summary", ["user": user])
+            #expect(summary["cash"] == "50.00")
+            #expect(summary["reservedCash"] == "0.00")
+
+            try await client.send("sell", ["user": user, "symbol": "EXP", "amount": "20.00"])
+            clock.advance(milliseconds: 60_000)
+            #expect(try await client.send("cancel-sell", ["user": user]).errorCode == "no_pending_sell")
+        }
+        try await fixture.checkLedgerMatchesBalances()
+    }
+
+    @Test func theSweeperReleasesExpiredReservesWithNoOtherTraffic() async throws {
+        let clock = ManualClock()
+        let fixture = try await TradingServerFixture.make(clock: clock)
+        fixture.emulator.setPrice(Money(cents: 10_00), for: symbol)
+        let user = Unique.user()
+        try await fixture.withServer { client in
+            try await client.send("add", ["user": user, "amount": "100.00"])
+            try await client.send("buy", ["user": user, "symbol": "EXP", "amount": "30.00"])
+            clock.advance(milliseconds: 60_000)
+            var released = false
+            for _ in 0..<200 where !released {
+                try await Task.sleep(for: .milliseconds(25))
+                released = try await fixture.withPostgres { postgres in
+                    let rows = try await postgres.query("SELECT cash, reserved_cash FROM accounts WHERE user_id = \(user)", logger: TestServices.logger)
+                    for try await (cash, reserved) in rows.decode((Int64, Int64).self) { return cash == 100_00 && reserved == 0 }
+                    return false
+                }
+            }
+            #expect(released, "the sweeper did not release the expired BUY's reserve")
+            let summary = try await client.send("display-summary", ["user": user])
+            #expect(summary["cash"] == "100.00")
+            #expect((summary.json["pendingBuys"] as? [Any])?.isEmpty == true)
+        }
+        try await fixture.checkLedgerMatchesBalances()
+    }
+
+    @Test func aRetryWithTheSameKeyReturnsTheFirstReplyAndAppliesOnce() async throws {
+        let fixture = try await TradingServerFixture.make()
+        try await fixture.withServer { client in
+            let user = Unique.user()
+            let request: [String: any Sendable] = ["user": user, "amount": "10.00", "transactionNum": 5, "idempotencyKey": "run-1-5"]
+            let first = try await client.send("add", request)
+            let second = try await client.send("add", request)
+            #expect(first.body == second.body)
+            #expect(try await client.send("display-summary", ["user": user])["cash"] == "10.00")
+
+            let reused = try await client.send("add", ["user": user, "amount": "99.00", "transactionNum": 5, "idempotencyKey": "run-1-5"])
+            #expect(reused.errorCode == "idempotency_key_reused")
+            #expect(reused.status == .unprocessableContent)
+        }
+    }
+
+    @Test func racingRetriesApplyOnce() async throws {
+        let fixture = try await TradingServerFixture.make()
+        let user = Unique.user()
+        try await fixture.withServer { client in
+            try await client.send("add", ["user": user, "amount": "1.00"])
+            let bodies = try await withThrowingTaskGroup(of: String.self) { group in
+                for _ in 0..<8 {
+                    group.addTask {
+                        try await client.withConnection { connection in
+                            try await connection.send("add", ["user": user, "amount": "5.00", "idempotencyKey": "race-key"]).body
+                        }
+                    }
+                }
+                return try await group.reduce(into: Set<String>()) { $0.insert($1) }
+            }
+            #expect(bodies.count == 1, "every retry must get the first reply")
+            #expect(try await client.send("display-summary", ["user": user])["cash"] == "6.00")
+        }
+        try await fixture.checkLedgerMatchesBalances()
+    }
+
+    @Test func aRetryOnAnotherInstanceAfterTheFirstDiedGetsTheCommittedReply() async throws {
+        let fixture = try await TradingServerFixture.make()
+        let user = Unique.user()
+        let request: [String: any Sendable] = ["user": user, "amount": "7.00", "transactionNum": 3, "idempotencyKey": "died-3"]
+        let first = try await fixture.withServer(name: "first") { client in
+            try await client.send("add", request).body
+        }
+        // The first instance is gone; its commit is all that is left of it.
+        try await fixture.withServer(name: "second") { client in
+            let retry = try await client.send("add", request)
+            #expect(retry.body == first)
+            #expect(try await client.send("display-summary", ["user": user])["cash"] == "7.00")
+        }
+    }
+}
