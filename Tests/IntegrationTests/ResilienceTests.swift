@@ -1,0 +1,126 @@
+import DayTraderCore
+import Foundation
+import Testing
+
+/// Redis going away and coming back, and two instances racing on one account.
+@Suite struct ResilienceTests {
+    let symbol = StockSymbol.unchecked("RES")
+
+    /// A redis-server of this test's own, so stopping it disturbs no other test.
+    struct PrivateRedis {
+        let port = Int.random(in: 20_000...31_999)
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("redis-\(UUID().uuidString)").path
+
+        func start() throws {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            let status = system("redis-server --port \(port) --bind 127.0.0.1 --save '' --appendonly no --daemonize yes --pidfile \(directory)/pid --dir \(directory) --logfile \(directory)/log")
+            #expect(status == 0, "redis-server did not start")
+            for _ in 0..<100 where system("redis-cli -p \(port) ping >/dev/null 2>&1") != 0 {
+                usleep(50_000)
+            }
+        }
+
+        /// SIGKILL: a crash, and a signal no mask can hold off.
+        func kill() {
+            guard let text = try? String(contentsOfFile: "\(directory)/pid", encoding: .utf8), let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)) else { return }
+            Glibc.kill(pid, SIGKILL)
+            for _ in 0..<100 where system("redis-cli -p \(port) ping >/dev/null 2>&1") == 0 {
+                usleep(50_000)
+            }
+        }
+
+        func keyCount() -> Int {
+            let pipe = popen("redis-cli -p \(port) dbsize", "r")
+            defer { pclose(pipe) }
+            var buffer = [CChar](repeating: 0, count: 64)
+            guard fgets(&buffer, 64, pipe) != nil else { return -1 }
+            return Int(String(cString: buffer).trimmingCharacters(in: .whitespacesAndNewlines)) ?? -1
+        }
+    }
+
+    @Test func tradingGoesOnWhileRedisIsDownAndUsesItAgainWhenItReturns() async throws {
+        let redis = PrivateRedis()
+        try redis.start()
+        defer { redis.kill() }
+        let fixture = try await TradingServerFixture.make(redisPort: redis.port)
+        fixture.emulator.setPrice(Money(cents: 5_00), for: symbol)
+        try await fixture.withServer { client in
+            let user = Unique.user()
+            #expect(try await client.send("add", ["user": user, "amount": "100.00"]).isOK)
+            #expect(try await client.send("quote", ["user": user, "symbol": "RES"]).isOK)
+            #expect(redis.keyCount() > 0)
+
+            redis.kill()
+            #expect(try await client.send("add", ["user": user, "amount": "1.00"])["cash"] == "101.00")
+            #expect(try await client.send("buy", ["user": user, "symbol": "RES", "amount": "10.00"]).isOK)
+            #expect(try await client.send("commit-buy", ["user": user]).isOK)
+            #expect(try await client.send("display-summary", ["user": user])["cash"] == "91.00")
+            #expect(try await client.get("/health/ready").status == .ok)
+
+            try redis.start()
+            #expect(redis.keyCount() == 0)
+            var cachedAgain = false
+            for _ in 0..<100 where !cachedAgain {
+                #expect(try await client.send("add", ["user": user, "amount": "1.00"]).isOK)
+                cachedAgain = redis.keyCount() > 0
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            #expect(cachedAgain, "the server did not use Redis again after it came back")
+            // The cached summary is the committed state, not the one from before the outage.
+            let cached = try await client.send("display-summary", ["user": user])
+            let committed = try await fixture.withPostgres { postgres in
+                let rows = try await postgres.query("SELECT money_text(cash) FROM accounts WHERE user_id = \(user)", logger: TestServices.logger)
+                for try await cash in rows.decode(String.self) { return cash }
+                return ""
+            }
+            #expect(cached["cash"] == committed)
+        }
+        try await fixture.checkLedgerMatchesBalances()
+    }
+
+    @Test func twoInstancesHammeringOneUserLeaveEveryBalanceExact() async throws {
+        let fixture = try await TradingServerFixture.make()
+        fixture.emulator.setPrice(Money(cents: 1_00), for: symbol)
+        let user = Unique.user()
+        let workersPerInstance = 3
+        let rounds = 20
+        try await fixture.withServer(name: "a") { first in
+            try await first.send("add", ["user": user, "amount": "1000.00"])
+            try await fixture.withServer(name: "b") { second in
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    for instance in [first, second] {
+                        for _ in 0..<workersPerInstance {
+                            group.addTask {
+                                try await instance.withConnection { connection in
+                                    for _ in 0..<rounds {
+                                        #expect(try await connection.send("add", ["user": user, "amount": "1.00"]).isOK)
+                                        try await connection.send("buy", ["user": user, "symbol": "RES", "amount": "2.00"])
+                                        try await connection.send("commit-buy", ["user": user])
+                                        try await connection.send("sell", ["user": user, "symbol": "RES", "amount": "1.00"])
+                                        try await connection.send("commit-sell", ["user": user])
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    try await group.waitForAll()
+                }
+            }
+        }
+        // Whatever the interleaving, money is only moved, never made: cash plus reserves plus the
+        // value of the shares (all at 1.00) is exactly what was added.
+        let total = try await fixture.withPostgres { postgres in
+            let rows = try await postgres.query(
+                """
+                SELECT (a.cash + a.reserved_cash + COALESCE((SELECT sum(shares + reserved_shares) * 100 FROM holdings h WHERE h.user_id = a.user_id), 0))::bigint
+                FROM accounts a WHERE a.user_id = \(user)
+                """,
+                logger: TestServices.logger
+            )
+            for try await value in rows.decode(Int64.self) { return value }
+            return -1
+        }
+        #expect(total == 1000_00 + Int64(2 * workersPerInstance * rounds) * 1_00)
+        try await fixture.checkLedgerMatchesBalances()
+    }
+}
