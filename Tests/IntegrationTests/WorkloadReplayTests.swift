@@ -1,0 +1,76 @@
+import DayTraderCore
+import Foundation
+import PostgresNIO
+import Testing
+
+/// Replays the course's workload files (all but the final DUMPLOG) against a live server.
+@Suite struct WorkloadReplayTests {
+    static let workloads = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("shared/course/workloads")
+    static let available = FileManager.default.fileExists(atPath: workloads.path)
+
+    @Test(
+        .enabled(if: available, "../shared/course/workloads is absent: the course workload files are not beside the repo"),
+        arguments: ["1userWorkLoad", "10User_testWorkLoad"]
+    )
+    func replay(file: String) async throws {
+        let text = try String(contentsOf: Self.workloads.appendingPathComponent(file), encoding: .utf8)
+        let lines = try text.split(separator: "\n").map { try WorkloadLine(parsing: $0) }
+        let commands = lines.filter { $0.request.name != CommandName.dumplog.rawValue }
+        var byUser: [String: [WorkloadLine]] = [:]
+        for line in commands { byUser[line.request.user ?? "", default: []].append(line) }
+
+        let perUser = byUser
+        let fixture = try await TradingServerFixture.make()
+        let replies = try await fixture.withServer { client in
+            try await withThrowingTaskGroup(of: [(Int, CommandClient.Reply)].self) { group in
+                for userLines in perUser.values {
+                    group.addTask {
+                        try await client.withConnection { connection in
+                            var replies: [(Int, CommandClient.Reply)] = []
+                            for line in userLines {
+                                replies.append((line.lineNumber, try await connection.send(Self.route(line), Self.fields(line))))
+                            }
+                            return replies
+                        }
+                    }
+                }
+                return try await group.reduce(into: [Int: CommandClient.Reply]()) { all, replies in
+                    for (number, reply) in replies { all[number] = reply }
+                }
+            }
+        }
+
+        #expect(replies.count == commands.count, "every line gets a response")
+        let unanswered = replies.filter { _, reply in reply.json.isEmpty || reply.status.code >= 500 }
+        #expect(unanswered.isEmpty, "lines without a proper JSON answer: \(unanswered.keys.sorted().prefix(10))")
+        for (number, reply) in replies where reply.json["cash"] == nil && reply.errorCode == nil {
+            Issue.record("line \(number) got \(reply.body.prefix(200))")
+        }
+        try await fixture.checkLedgerMatchesBalances()
+
+        if file == "10User_testWorkLoad" {
+            let negativeAdd = try #require(replies[9962])
+            #expect(negativeAdd.errorCode == "invalid_amount")
+            let touched = try await fixture.withPostgres { postgres in
+                let rows = try await postgres.query("SELECT count(*) FROM ledger WHERE transaction_num = 9962", logger: TestServices.logger)
+                for try await count in rows.decode(Int64.self) { return count }
+                return -1
+            }
+            #expect(touched == 0, "the rejected negative ADD must change nothing")
+        }
+    }
+
+    static func route(_ line: WorkloadLine) -> String {
+        line.request.name.lowercased().replacingOccurrences(of: "_", with: "-")
+    }
+
+    static func fields(_ line: WorkloadLine) -> [String: any Sendable] {
+        var fields: [String: any Sendable] = ["transactionNum": line.lineNumber, "idempotencyKey": "replay-\(line.lineNumber)"]
+        fields["user"] = line.request.user
+        fields["symbol"] = line.request.symbol
+        fields["amount"] = line.request.amount
+        return fields
+    }
+}
