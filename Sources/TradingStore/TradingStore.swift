@@ -131,7 +131,8 @@ public struct TradingStore: Sendable {
                     try await connection.query("ROLLBACK TO SAVEPOINT command", logger: logger)
                     throw rejection
                 }
-                changed = true
+                // QUOTE reads a price and writes nothing of the account's.
+                if command.name != .quote { changed = true }
             } catch let rejection as Rejection {
                 let rejected = try await record(.rejected(rejection, transactionNum: transactionNum, request: submission.request), submission, connection)
                 return Execution(reply: rejected, snapshot: try await snapshot(if: changed, transaction))

@@ -183,8 +183,10 @@ import Testing
         await #expect {
             try await client(port: port, attempts: 1).fetch(symbol: abc, user: alice)
         } throws: { error in
-            guard case .connectionFailed(let reason) = error as? QuoteError else { return false }
-            return reason.contains("refused")
+            // Not "refused" by name: tests run in parallel, and the freed port may already
+            // belong to another test's server, which resets the stranger's connection.
+            guard case .connectionFailed = error as? QuoteError else { return false }
+            return true
         }
     }
 
