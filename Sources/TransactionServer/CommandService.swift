@@ -29,14 +29,16 @@ public struct CommandService: Sendable {
             return try await summary(user, request: request, transactionNum: transactionNum)
         }
         var submission = TradingStore.Submission(request: request, command: command, transactionNum: transactionNum, idempotencyKey: idempotencyKey)
-        do {
-            if let previous = try await store.previousReply(to: submission) {
-                return .reply(previous)
-            }
-        } catch let rejection as Rejection {
-            return .reply(.rejected(rejection, transactionNum: transactionNum, request: request))
-        }
         if case .success(let valid) = command, let (symbol, user) = Self.pricedSymbol(valid) {
+            // A retry must not cost a quote: look for its first reply before fetching one. Other
+            // commands need no early look, the transaction checks the key anyway.
+            do {
+                if let previous = try await store.previousReply(to: submission) {
+                    return .reply(previous)
+                }
+            } catch let rejection as Rejection {
+                return .reply(.rejected(rejection, transactionNum: transactionNum, request: request))
+            }
             let quote = await quotes.quote(symbol, for: user)
             // Not recorded under the idempotency key: the same request may succeed later.
             if case .failure(let rejection) = quote {
