@@ -7,6 +7,8 @@ let package = Package(
     products: [
         .executable(name: "transaction-server", targets: ["transaction-server"]),
         .executable(name: "quote-server", targets: ["quote-server"]),
+        .executable(name: "audit-server", targets: ["audit-server"]),
+        .executable(name: "audit-bench", targets: ["audit-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
@@ -26,16 +28,32 @@ let package = Package(
             pkgConfig: "hiredis",
             providers: [.apt(["libhiredis-dev"])]
         ),
+        .systemLibrary(
+            name: "CRabbitMQ",
+            pkgConfig: "librabbitmq",
+            providers: [.apt(["librabbitmq-dev"])]
+        ),
+        // What Swift cannot call in rabbitmq-c directly (the variadic amqp_login).
+        .target(name: "CRabbitMQShim", dependencies: ["CRabbitMQ"]),
 
         // MARK: Pure domain
         .target(name: "DayTraderCore"),
 
         // MARK: I/O edges
         .target(name: "DedicatedThread"),
+        // Starting servers and tools from tests and benchmarks.
+        .target(name: "ChildProcess"),
         .target(
             name: "RedisClient",
             dependencies: [
                 "CHiredis", "DedicatedThread",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "AMQPClient",
+            dependencies: [
+                "CRabbitMQ", "CRabbitMQShim", "DedicatedThread",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -49,17 +67,48 @@ let package = Package(
             ]
         ),
         .target(
-            name: "TradingStore",
+            name: "SchemaMigrations",
             dependencies: [
-                "DayTraderCore",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .target(
+            name: "TradingStore",
+            dependencies: [
+                "DayTraderCore", "SchemaMigrations",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "ServiceSupport",
+            dependencies: [
+                "DayTraderCore", "AMQPClient",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Configuration", package: "swift-configuration"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "AuditServer",
+            dependencies: [
+                "DayTraderCore", "AMQPClient", "ServiceSupport", "SchemaMigrations",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "_NIOFileSystem", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Configuration", package: "swift-configuration"),
+            ]
+        ),
+        .target(
             name: "TransactionServer",
             dependencies: [
-                "DayTraderCore", "TradingStore", "RedisClient", "LegacyQuote",
+                "DayTraderCore", "TradingStore", "RedisClient", "LegacyQuote", "AMQPClient", "ServiceSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -67,6 +116,15 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Configuration", package: "swift-configuration"),
+            ]
+        ),
+
+        .target(
+            name: "AuditBenchmark",
+            dependencies: [
+                "DayTraderCore", "AMQPClient",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
 
@@ -83,6 +141,27 @@ let package = Package(
             ]
         ),
         .executableTarget(
+            name: "audit-server",
+            dependencies: [
+                "AuditServer",
+                .product(name: "Configuration", package: "swift-configuration"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ]
+        ),
+        .executableTarget(
+            name: "audit-bench",
+            dependencies: [
+                "AuditBenchmark", "AMQPClient", "ServiceSupport",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Configuration", package: "swift-configuration"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
             name: "quote-server",
             dependencies: [
                 "LegacyQuote",
@@ -94,7 +173,11 @@ let package = Package(
 
         // MARK: Tests
         .testTarget(name: "DayTraderCoreTests", dependencies: ["DayTraderCore"]),
-        .testTarget(name: "RedisClientTests", dependencies: ["RedisClient", "DedicatedThread"]),
+        .testTarget(name: "RedisClientTests", dependencies: ["RedisClient", "DedicatedThread", "ChildProcess"]),
+        .testTarget(
+            name: "AMQPClientTests",
+            dependencies: ["AMQPClient", "ChildProcess", .product(name: "Logging", package: "swift-log")]
+        ),
         .testTarget(
             name: "LegacyQuoteTests",
             dependencies: ["LegacyQuote", "DayTraderCore", .product(name: "Logging", package: "swift-log")]
@@ -103,6 +186,7 @@ let package = Package(
             name: "IntegrationTests",
             dependencies: [
                 "TransactionServer", "TradingStore", "RedisClient", "LegacyQuote", "DayTraderCore",
+                "AuditServer", "AMQPClient", "ServiceSupport", "ChildProcess",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
         ),

@@ -1,19 +1,49 @@
 #!/usr/bin/env bash
-# Starts and stops the backing services (PostgreSQL, Redis) with private data directories on
-# loopback, for tests and for the local stack. Everything lives under one run directory.
+# Starts and stops the backing services (PostgreSQL, Redis, RabbitMQ) with private data
+# directories on loopback, for tests and for the local stack. Everything lives under one run
+# directory.
 #
-#   scripts/services.sh start RUN_DIR     # uses PG_PORT (default 55432), REDIS_PORT (default 56379)
+#   scripts/services.sh start RUN_DIR     # uses PG_PORT (default 55432), REDIS_PORT (default
+#                                         # 56379), RABBITMQ_PORT (default 56720)
 #   scripts/services.sh stop RUN_DIR
 #   scripts/services.sh env RUN_DIR       # prints the environment that points clients at them
+#   scripts/services.sh start-rabbitmq RUN_DIR   # only the broker (tests stop and restart it
+#   scripts/services.sh stop-rabbitmq RUN_DIR    # to simulate an outage)
+#   scripts/services.sh rabbitmqctl RUN_DIR ARGS...  # rabbitmqctl against that broker, e.g.
+#                                                    # list_queues name messages
 #
 # PostgreSQL refuses to run as root, so as root its commands run as the `postgres` user.
 # PG_FAST=1 turns off fsync (tests only: a crash of the machine may lose committed data).
+#
+# RabbitMQ runs as a private node whose name and Erlang distribution port derive from
+# RABBITMQ_PORT (node daytrader-PORT@localhost, distribution port PORT + 5 unless
+# RABBITMQ_DIST_PORT is set), so two run directories with different ports never clash. As root
+# it runs as the `rabbitmq` user (as Debian's scripts do), so its directories belong to that
+# user. HOME points into the run directory, so the node and the CLI tools share a private Erlang
+# cookie. The Erlang port mapper (epmd, port 4369) that the node starts stays running after
+# `stop`; that is normal and harmless. Every stop is by the node's own pid file.
 set -euo pipefail
 
-action=${1:?usage: services.sh start|stop|env RUN_DIR}
-run_dir=$(mkdir -p "${2:?usage: services.sh start|stop|env RUN_DIR}" && cd "$2" && pwd)
+# Close every descriptor inherited beyond stdin, stdout and stderr (bash's own script descriptor,
+# 255, is close-on-exec), so that no server started here keeps one open. Callers do leak them:
+# SwiftNIO's sockets are not close-on-exec, so a test process that runs this script hands it
+# its listening sockets, and a server holding one would go on accepting connections on that
+# port (and never answer them) after the test closed it.
+for fd in /proc/$$/fd/*; do
+    fd=${fd##*/}
+    case "$fd" in 0 | 1 | 2 | 255) ;; *) eval "exec $fd>&-" 2>/dev/null || true ;; esac
+done
+
+usage="usage: services.sh start|stop|env|start-rabbitmq|stop-rabbitmq RUN_DIR, or rabbitmqctl RUN_DIR ARGS..."
+action=${1:?$usage}
+run_dir=$(mkdir -p "${2:?$usage}" && cd "$2" && pwd)
 pg_port=${PG_PORT:-55432}
 redis_port=${REDIS_PORT:-56379}
+rabbitmq_port=${RABBITMQ_PORT:-56720}
+rabbitmq_dist_port=${RABBITMQ_DIST_PORT:-$((rabbitmq_port + 5))}
+rabbitmq_node=daytrader-$rabbitmq_port@localhost
+rabbitmq_dir=$run_dir/rabbitmq
+rabbitmq_bin=/usr/lib/rabbitmq/bin
 pg_bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
 
 as_postgres() {
@@ -82,12 +112,111 @@ stop_redis() {
     echo "redis: stopped"
 }
 
+# The command prefix that runs a RabbitMQ program (the server or a CLI tool) against this run
+# directory's node: as the `rabbitmq` user when root, with the node's whole environment, so that
+# the server and every CLI call agree on the node name, ports, directories and Erlang cookie.
+rabbitmq_prefix=()
+[ "$(id -u)" = 0 ] && rabbitmq_prefix=(runuser -u rabbitmq --)
+rabbitmq_prefix+=(env
+    HOME="$rabbitmq_dir"
+    RABBITMQ_NODENAME="$rabbitmq_node"
+    RABBITMQ_NODE_IP_ADDRESS=127.0.0.1
+    RABBITMQ_NODE_PORT="$rabbitmq_port"
+    RABBITMQ_DIST_PORT="$rabbitmq_dist_port"
+    RABBITMQ_MNESIA_BASE="$rabbitmq_dir/mnesia"
+    RABBITMQ_LOG_BASE="$rabbitmq_dir/log"
+    RABBITMQ_PID_FILE="$rabbitmq_dir/rabbitmq.pid"
+    RABBITMQ_CONFIG_FILE="$rabbitmq_dir/rabbitmq.conf"
+    RABBITMQ_ADVANCED_CONFIG_FILE="$rabbitmq_dir/advanced.config"
+    RABBITMQ_ENABLED_PLUGINS_FILE="$rabbitmq_dir/enabled_plugins"
+    RABBITMQ_CONF_ENV_FILE="$rabbitmq_dir/rabbitmq-env.conf"
+    RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}"
+    ERL_EPMD_ADDRESS=127.0.0.1)
+
+rabbitmq_env() {
+    "${rabbitmq_prefix[@]}" "$@"
+}
+
+# Prints the node's pid if its pid file names a live process.
+rabbitmq_pid() {
+    local pid
+    pid=$(cat "$rabbitmq_dir/rabbitmq.pid" 2>/dev/null) || return 1
+    [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && echo "$pid"
+}
+
+start_rabbitmq() {
+    if rabbitmq_pid >/dev/null; then
+        echo "rabbitmq: already running on port $rabbitmq_port"; return
+    fi
+    [ -x "$rabbitmq_bin/rabbitmq-server" ] \
+        || { echo "rabbitmq: rabbitmq-server is not installed (run scripts/install-deps.sh)" >&2; exit 1; }
+    port_is_free "$rabbitmq_port" || { echo "rabbitmq: port $rabbitmq_port is taken; set RABBITMQ_PORT" >&2; exit 1; }
+    port_is_free "$rabbitmq_dist_port" || {
+        echo "rabbitmq: Erlang distribution port $rabbitmq_dist_port is taken; set RABBITMQ_DIST_PORT (or RABBITMQ_PORT)" >&2
+        exit 1
+    }
+    mkdir -p "$rabbitmq_dir/mnesia" "$rabbitmq_dir/log"
+    # No plugins (management and the like only slow the start down) and only the settings that
+    # differ from the defaults. The empty env file keeps /etc/rabbitmq/rabbitmq-env.conf out.
+    echo '[].' >"$rabbitmq_dir/enabled_plugins"
+    : >"$rabbitmq_dir/rabbitmq-env.conf"
+    printf '%s\n' "listeners.tcp.default = 127.0.0.1:$rabbitmq_port" "log.console = false" \
+        >"$rabbitmq_dir/rabbitmq.conf"
+    rm -f "$rabbitmq_dir/rabbitmq.pid"
+    if [ "$(id -u)" = 0 ]; then
+        chown -R rabbitmq: "$rabbitmq_dir"
+        runuser -u rabbitmq -- test -w "$rabbitmq_dir" || {
+            echo "rabbitmq: the rabbitmq user cannot write $rabbitmq_dir (is a parent directory private?)" >&2
+            exit 1
+        }
+    fi
+    # In a session of its own and with its standard descriptors redirected (the others are closed
+    # at the top), so that the node outlives this script and holds none of the caller's pipes.
+    (exec "${rabbitmq_prefix[@]}" setsid "$rabbitmq_bin/rabbitmq-server" </dev/null >"$rabbitmq_dir/log/startup.log" 2>&1) &
+    local server=$!
+    # The AMQP listener opens near the end of the boot; the official check then confirms.
+    for _ in $(seq 600); do
+        if ! kill -0 "$server" 2>/dev/null; then
+            echo "rabbitmq: exited during startup; see $rabbitmq_dir/log" >&2
+            tail -20 "$rabbitmq_dir/log/startup.log" >&2
+            exit 1
+        fi
+        if ! port_is_free "$rabbitmq_port" \
+            && rabbitmq_env "$rabbitmq_bin/rabbitmq-diagnostics" -q check_running >/dev/null 2>&1; then
+            echo "rabbitmq: running on 127.0.0.1:$rabbitmq_port (node $rabbitmq_node)"
+            return
+        fi
+        sleep 0.1
+    done
+    echo "rabbitmq: did not start within 60 s; see $rabbitmq_dir/log" >&2
+    exit 1
+}
+
+stop_rabbitmq() {
+    local pid
+    pid=$(rabbitmq_pid) || { rm -f "$rabbitmq_dir/rabbitmq.pid"; return 0; }
+    # With the pid file, `rabbitmqctl stop` returns once the node's OS process has exited.
+    rabbitmq_env "$rabbitmq_bin/rabbitmqctl" -q stop "$rabbitmq_dir/rabbitmq.pid" >/dev/null 2>&1 || true
+    for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    if kill -0 "$pid" 2>/dev/null; then
+        echo "rabbitmq: rabbitmqctl stop did not stop pid $pid; sending SIGTERM" >&2
+        kill "$pid" 2>/dev/null || true
+        for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    fi
+    rm -f "$rabbitmq_dir/rabbitmq.pid"
+    echo "rabbitmq: stopped"
+}
+
 case "$action" in
-    start) start_postgres; start_redis ;;
-    stop) stop_redis; stop_postgres ;;
+    start) start_postgres; start_redis; start_rabbitmq ;;
+    stop) stop_rabbitmq; stop_redis; stop_postgres ;;
+    start-rabbitmq) start_rabbitmq ;;
+    stop-rabbitmq) stop_rabbitmq ;;
+    rabbitmqctl) shift 2; rabbitmq_env "$rabbitmq_bin/rabbitmqctl" "$@" ;;
     env)
         echo "export POSTGRES_HOST=127.0.0.1 POSTGRES_PORT=$pg_port POSTGRES_USER=daytrader POSTGRES_DATABASE=daytrader"
         echo "export REDIS_HOST=127.0.0.1 REDIS_PORT=$redis_port"
+        echo "export RABBITMQ_HOST=127.0.0.1 RABBITMQ_PORT=$rabbitmq_port RABBITMQ_USER=guest RABBITMQ_PASSWORD=guest RABBITMQ_VHOST=/"
         ;;
-    *) echo "usage: services.sh start|stop|env RUN_DIR" >&2; exit 2 ;;
+    *) echo "$usage" >&2; exit 2 ;;
 esac

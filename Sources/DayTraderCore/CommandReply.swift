@@ -47,11 +47,14 @@ public struct QuoteInfo: Codable, Hashable, Sendable {
     /// The quote server's own timestamp, Unix ms, verbatim.
     public var quoteServerTime: Int64
     public var cryptokey: String
+    /// The user id as the quote server's reply named it, verbatim (for the audit log).
+    public var user: String?
     /// Whether the price came from the shared 60 s cache rather than a new quote server hit.
     public var cached: Bool
 
-    public init(symbol: String, price: Money, quoteServerTime: Int64, cryptokey: String, cached: Bool) {
+    public init(symbol: String, price: Money, quoteServerTime: Int64, cryptokey: String, user: String? = nil, cached: Bool) {
         self.symbol = symbol
+        self.user = user
         self.price = price
         self.quoteServerTime = quoteServerTime
         self.cryptokey = cryptokey

@@ -35,6 +35,8 @@ public struct Rejection: Error, Hashable, Sendable, CustomStringConvertible {
         case arithmeticOverflow = "arithmetic_overflow"
         // The system could not serve it right now; the same request may succeed later.
         case quoteUnavailable = "quote_unavailable"
+        /// DUMPLOG could not gather every event yet (the broker or the audit consumer is down).
+        case auditUnavailable = "audit_unavailable"
     }
 
     public static func overflow(_ what: String) -> Rejection {

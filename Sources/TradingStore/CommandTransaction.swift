@@ -5,14 +5,15 @@ import PostgresNIO
 /// The one place where a command's Postgres transaction is built.
 ///
 /// Every change a command makes goes through ``apply(_:)``, which writes the ledger row and the
-/// balance it moves together, so the ledger and the balances cannot drift apart. The audit
-/// outbox will be written here too, in the same transaction as the effects.
+/// balance it moves together, so the ledger and the balances cannot drift apart, and logs every
+/// movement of cash to the audit trail, which is written to the outbox in the same transaction.
 struct CommandTransaction {
     let connection: PostgresConnection
     let logger: Logger
     let user: UserID
     let transactionNum: Int64
-    let now: Timestamp
+    let audit: AuditTrail
+    var now: Timestamp { audit.now }
 
     /// One movement of balances, recorded in the ledger.
     struct Movement {
@@ -75,6 +76,7 @@ struct CommandTransaction {
 
     /// Writes the movement to the ledger and to the balances it changes.
     func apply(_ movement: Movement) async throws {
+        audit.cashMovement(cents: movement.cash, user: user, transactionNum: movement.transactionNum ?? transactionNum)
         try await connection.query(
             """
             INSERT INTO ledger (user_id, transaction_num, kind, symbol, cash_delta, reserved_cash_delta,
@@ -138,6 +140,7 @@ struct CommandTransaction {
         var expired: [Movement] = []
         for try await (side, symbol, shares, amount, orderTransactionNum) in rows.decode((String, String, Int64, Int64, Int64).self) {
             let stock = try StockSymbol(validating: symbol)
+            audit.systemAction(side == "buy" ? .cancelBuy : .cancelSell, user: user, symbol: stock, funds: Money(cents: amount), transactionNum: orderTransactionNum)
             if side == "buy" {
                 expired.append(Movement(kind: "buy_expired", symbol: stock, cash: amount, reservedCash: -amount, transactionNum: orderTransactionNum))
             } else {

@@ -1,11 +1,8 @@
 import Logging
 import PostgresNIO
+import SchemaMigrations
 
-/// The schema, as an ordered list of migrations applied at start-up.
-///
-/// Several instances may start at once: `migrate` holds a transaction-scoped advisory lock,
-/// so one instance applies what is missing while the others wait and then find nothing to do.
-/// A migration is never edited once it has shipped; a change is a new entry at the end.
+/// The trading schema, as an ordered list of migrations applied at start-up (`SchemaMigrations`).
 enum Migrations {
     /// Arbitrary but fixed: identifies the schema lock among the database's advisory locks.
     static let advisoryLockKey: Int64 = 468_001
@@ -112,26 +109,19 @@ enum Migrations {
             // workload line number so the two never meet.
             "CREATE SEQUENCE transaction_numbers START 1000000000",
         ]),
+        (2, [
+            // Audit events waiting for the relay: written in the transaction of the effects they
+            // describe, deleted only after RabbitMQ confirmed them. One JSON event per row.
+            """
+            CREATE TABLE audit_outbox (
+                id bigserial PRIMARY KEY,
+                event text NOT NULL
+            )
+            """,
+        ]),
     ]
 
     static func migrate(_ client: PostgresClient, logger: Logger) async throws {
-        try await client.withTransaction(logger: logger) { connection in
-            try await connection.query("SELECT pg_advisory_xact_lock(\(advisoryLockKey))", logger: logger)
-            try await connection.query(
-                "CREATE TABLE IF NOT EXISTS schema_migrations (version int PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())",
-                logger: logger
-            )
-            var applied = Set<Int>()
-            for try await version in try await connection.query("SELECT version FROM schema_migrations", logger: logger).decode(Int.self) {
-                applied.insert(version)
-            }
-            for migration in all where !applied.contains(migration.version) {
-                logger.info("applying schema migration", metadata: ["version": "\(migration.version)"])
-                for statement in migration.statements {
-                    try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
-                }
-                try await connection.query("INSERT INTO schema_migrations (version) VALUES (\(migration.version))", logger: logger)
-            }
-        }
+        try await SchemaMigrations(advisoryLockKey: advisoryLockKey, migrations: all).apply(on: client, logger: logger)
     }
 }

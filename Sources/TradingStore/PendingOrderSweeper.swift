@@ -21,7 +21,7 @@ extension TradingStore {
     /// Safe on every instance at once: an account another transaction holds is skipped
     /// (SKIP LOCKED), and that transaction releases the orders itself when it starts.
     public func expirePendingOrders(for user: UserID) async throws -> AccountSnapshot? {
-        let now = clock.now()
+        let audit = AuditTrail(server: serverName, now: clock.now())
         return try await client.withTransaction(logger: logger) { connection in
             let locked = try await connection.query(
                 "SELECT 1 FROM accounts WHERE user_id = \(user.rawValue) FOR UPDATE SKIP LOCKED",
@@ -30,10 +30,12 @@ extension TradingStore {
             var isLocked = false
             for try await _ in locked.decode(Int.self) { isLocked = true }
             guard isLocked else { return nil }
-            let transaction = CommandTransaction(connection: connection, logger: logger, user: user, transactionNum: 0, now: now)
+            // Every movement here carries its order's own transactionNum.
+            let transaction = CommandTransaction(connection: connection, logger: logger, user: user, transactionNum: 0, audit: audit)
             guard try await transaction.expirePendingOrders() > 0 else { return nil }
             try await transaction.bumpVersion()
-            return try await Self.summary(for: user, now: now, on: connection, logger: logger)
+            try await audit.write(on: connection, logger: logger)
+            return try await Self.summary(for: user, now: audit.now, on: connection, logger: logger)
         }
     }
 }

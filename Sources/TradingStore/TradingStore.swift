@@ -9,11 +9,14 @@ import PostgresNIO
 public struct TradingStore: Sendable {
     let client: PostgresClient
     let clock: any TradingClock
+    /// This instance's name, written into every audit event it produces.
+    let serverName: String
     let logger: Logger
 
-    public init(client: PostgresClient, clock: any TradingClock, logger: Logger) {
+    public init(client: PostgresClient, clock: any TradingClock, serverName: String, logger: Logger) {
         self.client = client
         self.clock = clock
+        self.serverName = serverName
         self.logger = logger
     }
 
@@ -43,7 +46,9 @@ public struct TradingStore: Sendable {
         }
 
         /// What must match when a key is used again: the same key for another request is an error.
-        var fingerprint: String {
+        var fingerprint: String { Self.fingerprint(request, transactionNum: transactionNum) }
+
+        static func fingerprint(_ request: CommandRequest, transactionNum: Int64?) -> String {
             [request.name, request.user, request.symbol, request.amount, request.filename, transactionNum.map(String.init)]
                 .map { $0 ?? "" }.joined(separator: "|")
         }
@@ -80,64 +85,111 @@ public struct TradingStore: Sendable {
             } catch let error as PostgresTransactionError where error.isUniqueViolation && attempt < 3 {
                 attempt += 1
             } catch let error as PostgresTransactionError {
-                // The only rejection raised outside the command's savepoint: a reused key.
+                // The only rejection raised outside the command's savepoint: a reused key. Its
+                // transaction rolled back, so it is logged on its own.
                 guard let rejection = error.closureError as? Rejection else { throw error }
-                return Execution(reply: .rejected(rejection, transactionNum: submission.transactionNum, request: submission.request))
+                let transactionNum = try await logAnswered(submission.request, transactionNum: submission.transactionNum, rejection: rejection)
+                return Execution(reply: .rejected(rejection, transactionNum: transactionNum, request: submission.request))
             }
         }
     }
 
     private func executeOnce(_ submission: Submission) async throws -> Execution {
-        let now = clock.now()
+        let audit = AuditTrail(server: serverName, now: clock.now())
         return try await client.withTransaction(logger: logger) { connection in
-            let transactionNum = try await assignTransactionNum(submission.transactionNum, connection)
-            let user: UserID? = switch submission.command {
-            case .success(let command): command.user
-            case .failure: nil
-            }
-            let transaction = user.map { CommandTransaction(connection: connection, logger: logger, user: $0, transactionNum: transactionNum, now: now) }
+            let execution = try await perform(submission, audit: audit, on: connection)
+            try await audit.write(on: connection, logger: logger)
+            return execution
+        }
+    }
 
-            // Lock first, then look for an earlier reply: a racing retry for the same user waits
-            // on the lock and then sees the first attempt's committed reply.
-            var account: CommandTransaction.Account?
-            var changed = false
-            if let transaction, case .success(let command) = submission.command {
-                account = command.name == .add ? try await transaction.createAndLockAccount() : try await transaction.lockAccount()
-                if account != nil, try await transaction.expirePendingOrders() > 0 {
-                    changed = true
-                    account = try await transaction.lockAccount()
-                }
-            }
-            if let key = submission.idempotencyKey {
-                if let previous = try await previousReply(key: key, fingerprint: submission.fingerprint, connection) {
-                    return Execution(reply: previous, snapshot: try await snapshot(if: changed, transaction))
-                }
-            }
+    private func perform(_ submission: Submission, audit: AuditTrail, on connection: PostgresConnection) async throws -> Execution {
+        let transactionNum = try await assignTransactionNum(submission.transactionNum, connection)
+        let user: UserID? = switch submission.command {
+        case .success(let command): command.user
+        case .failure: nil
+        }
+        let transaction = user.map { CommandTransaction(connection: connection, logger: logger, user: $0, transactionNum: transactionNum, audit: audit) }
 
-            let reply: CommandReply
+        // Lock first, then look for an earlier reply: a racing retry for the same user waits
+        // on the lock and then sees the first attempt's committed reply.
+        var account: CommandTransaction.Account?
+        var changed = false
+        if let transaction, case .success(let command) = submission.command {
+            account = command.name == .add ? try await transaction.createAndLockAccount() : try await transaction.lockAccount()
+            if account != nil, try await transaction.expirePendingOrders() > 0 {
+                changed = true
+                account = try await transaction.lockAccount()
+            }
+        }
+        if let key = submission.idempotencyKey {
+            if let previous = try await previousReply(key: key, fingerprint: submission.fingerprint, connection) {
+                return Execution(reply: previous, snapshot: try await snapshot(if: changed, transaction))
+            }
+        }
+
+        audit.userCommand(submission.request, transactionNum: transactionNum)
+        if case .success(let command) = submission.command, let user, case .success(let quote)? = submission.quote {
+            // Logged before the savepoint: a hit happened even if the command is then refused.
+            audit.quote(quote, command: command.name, user: user, transactionNum: transactionNum)
+        }
+        let reply: CommandReply
+        do {
+            let command = try submission.command.get()
+            guard let transaction else {
+                throw Rejection(.malformedCommand, "\(command.name.rawValue) is not handled by the trading store")
+            }
+            guard let account else {
+                throw Rejection(.unknownAccount, "user \(transaction.user) has no account; ADD funds first")
+            }
+            try await connection.query("SAVEPOINT command", logger: logger)
+            let mark = audit.mark
             do {
-                let command = try submission.command.get()
-                guard let transaction else {
-                    throw Rejection(.malformedCommand, "\(command.name.rawValue) is not handled by the trading store")
-                }
-                guard let account else {
-                    throw Rejection(.unknownAccount, "user \(transaction.user) has no account; ADD funds first")
-                }
-                try await connection.query("SAVEPOINT command", logger: logger)
-                do {
-                    reply = try await run(command, on: transaction, account: account, quote: submission.quote)
-                } catch let rejection as Rejection {
-                    // A rejected command changes nothing, even if a rule failed half way.
-                    try await connection.query("ROLLBACK TO SAVEPOINT command", logger: logger)
-                    throw rejection
-                }
-                // QUOTE reads a price and writes nothing of the account's.
-                if command.name != .quote { changed = true }
+                reply = try await run(command, on: transaction, account: account, quote: submission.quote)
             } catch let rejection as Rejection {
-                let rejected = try await record(.rejected(rejection, transactionNum: transactionNum, request: submission.request), submission, connection)
-                return Execution(reply: rejected, snapshot: try await snapshot(if: changed, transaction))
+                // A rejected command changes nothing, even if a rule failed half way.
+                try await connection.query("ROLLBACK TO SAVEPOINT command", logger: logger)
+                audit.rollback(to: mark)
+                throw rejection
             }
-            return Execution(reply: try await record(reply, submission, connection), snapshot: try await snapshot(if: changed, transaction))
+            // QUOTE reads a price and writes nothing of the account's.
+            if command.name != .quote { changed = true }
+        } catch let rejection as Rejection {
+            audit.errorEvent(submission.request, rejection, transactionNum: transactionNum)
+            let rejected = try await record(.rejected(rejection, transactionNum: transactionNum, request: submission.request), submission, connection)
+            return Execution(reply: rejected, snapshot: try await snapshot(if: changed, transaction))
+        }
+        return Execution(reply: try await record(reply, submission, connection), snapshot: try await snapshot(if: changed, transaction))
+    }
+
+    /// Logs a command answered without a trading transaction: DISPLAY_SUMMARY, or a request
+    /// refused before one could run. Returns the command's transactionNum (assigned if absent).
+    ///
+    /// With `claiming` (DISPLAY_SUMMARY's idempotency key) a retry of a logged request logs nothing again.
+    public func logAnswered(_ request: CommandRequest, transactionNum given: Int64?, rejection: Rejection?, claiming key: String? = nil) async throws -> Int64 {
+        let audit = AuditTrail(server: serverName, now: clock.now())
+        return try await client.withTransaction(logger: logger) { connection in
+            let transactionNum = try await assignTransactionNum(given, connection)
+            if let key {
+                let reply = CommandReply(transactionNum: transactionNum, command: request.name, user: request.user)
+                let claimed = try await connection.query(
+                    """
+                    INSERT INTO processed_requests (idempotency_key, fingerprint, reply, at_ms)
+                    VALUES (\(key), \(Submission.fingerprint(request, transactionNum: given)), \(try ReplyCoding.encode(reply)), \(audit.now.unixMillis))
+                    ON CONFLICT (idempotency_key) DO NOTHING RETURNING 1
+                    """,
+                    logger: logger
+                )
+                var isFirst = false
+                for try await _ in claimed.decode(Int.self) { isFirst = true }
+                guard isFirst else { return transactionNum }
+            }
+            audit.userCommand(request, transactionNum: transactionNum)
+            if let rejection {
+                audit.errorEvent(request, rejection, transactionNum: transactionNum)
+            }
+            try await audit.write(on: connection, logger: logger)
+            return transactionNum
         }
     }
 

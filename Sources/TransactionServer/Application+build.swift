@@ -1,3 +1,4 @@
+import AMQPClient
 import DayTraderCore
 import Hummingbird
 import LegacyQuote
@@ -7,20 +8,11 @@ import NIOCore
 import PostgresNIO
 import Prometheus
 import RedisClient
+import ServiceSupport
 import TradingStore
 
-/// The wall clock, in Unix milliseconds.
-public struct SystemClock: TradingClock {
-    public init() {}
-    public func now() -> Timestamp {
-        var spec = timespec()
-        clock_gettime(CLOCK_REALTIME, &spec)
-        return Timestamp(unixMillis: Int64(spec.tv_sec) * 1000 + Int64(spec.tv_nsec) / 1_000_000)
-    }
-}
-
 /// Builds the transaction server: routes, and the services it runs (the Postgres pool, the
-/// pending-order sweeper). `clock` and `quoteFetcher` are injectable for tests.
+/// pending-order sweeper, the audit relay). `clock` and `quoteFetcher` are injectable for tests.
 public func buildApplication(
     configuration: ServerConfiguration,
     clock: any TradingClock = SystemClock(),
@@ -28,17 +20,9 @@ public func buildApplication(
     metrics: PrometheusCollectorRegistry = PrometheusCollectorRegistry(),
     logger: Logger
 ) -> some ApplicationProtocol {
-    var postgresConfiguration = PostgresClient.Configuration(
-        host: configuration.postgresHost,
-        port: configuration.postgresPort,
-        username: configuration.postgresUser,
-        password: configuration.postgresPassword,
-        database: configuration.postgresDatabase,
-        tls: .disable
-    )
-    postgresConfiguration.options.maximumConnections = configuration.postgresConnections
-    let postgres = PostgresClient(configuration: postgresConfiguration, backgroundLogger: logger)
-    let store = TradingStore(client: postgres, clock: clock, logger: logger)
+    let postgres = PostgresClient(configuration: configuration.postgres, backgroundLogger: logger)
+    let store = TradingStore(client: postgres, clock: clock, serverName: configuration.serverName, logger: logger)
+    let publisher = AMQPPublisher(endpoint: configuration.rabbitMQ, topology: configuration.auditTopology, logger: logger)
     let redis = RedisClient(host: configuration.redisHost, port: configuration.redisPort, logger: logger)
     let quoteAttempts = 3
     let fetcher = quoteFetcher ?? LegacyQuoteClient(
@@ -59,19 +43,8 @@ public func buildApplication(
     let router = Router()
     router.add(middleware: MetricsMiddleware())
     CommandRoutes(service: service, logger: logger).register(on: router)
-    router.get("/health/live") { _, _ in HTTPResponse.Status.ok }
-    router.get("/health/ready") { _, _ -> HTTPResponse.Status in
-        // Ready only while Postgres answers: without it no command can run.
-        do {
-            try await postgres.query("SELECT 1", logger: logger)
-            return .ok
-        } catch {
-            return .serviceUnavailable
-        }
-    }
-    router.get("/metrics") { _, _ in
-        Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(bytes: metrics.emitToBuffer())))
-    }
+    // Ready only while Postgres answers: without it no command can run.
+    router.addOperationalRoutes(database: postgres, metrics: metrics, logger: logger)
 
     var app = Application(
         router: router,
@@ -79,6 +52,7 @@ public func buildApplication(
         services: [
             postgres,
             PendingOrderSweeper(store: store, accounts: accounts, intervalMillis: configuration.sweepIntervalMillis, logger: logger),
+            AuditRelay(store: store, publisher: publisher, idleMillis: configuration.relayIntervalMillis, logger: logger),
         ],
         logger: logger
     )

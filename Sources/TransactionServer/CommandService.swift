@@ -26,7 +26,7 @@ public struct CommandService: Sendable {
     public func handle(_ request: CommandRequest, transactionNum: Int64?, idempotencyKey: String?) async throws -> Outcome {
         let command = Result { () throws(Rejection) in try Command(validating: request, limits: limits) }
         if case .success(.displaySummary(let user)) = command {
-            return try await summary(user, request: request, transactionNum: transactionNum)
+            return try await summary(user, request: request, transactionNum: transactionNum, idempotencyKey: idempotencyKey)
         }
         var submission = TradingStore.Submission(request: request, command: command, transactionNum: transactionNum, idempotencyKey: idempotencyKey)
         if case .success(let valid) = command, let (symbol, user) = Self.pricedSymbol(valid) {
@@ -37,12 +37,13 @@ public struct CommandService: Sendable {
                     return .reply(previous)
                 }
             } catch let rejection as Rejection {
-                return .reply(.rejected(rejection, transactionNum: transactionNum, request: request))
+                return .reply(try await refuse(request, rejection, transactionNum: transactionNum))
             }
             let quote = await quotes.quote(symbol, for: user)
-            // Not recorded under the idempotency key: the same request may succeed later.
+            // Not recorded under the idempotency key: the same request may succeed later. Each
+            // attempt is logged, as the auditor should see every answer the system gave.
             if case .failure(let rejection) = quote {
-                return .reply(.rejected(rejection, transactionNum: transactionNum, request: request))
+                return .reply(try await refuse(request, rejection, transactionNum: transactionNum))
             }
             submission.quote = quote
         }
@@ -71,16 +72,26 @@ public struct CommandService: Sendable {
         }
     }
 
-    /// DISPLAY_SUMMARY: from the account cache, else from Postgres (filling the cache).
-    private func summary(_ user: UserID, request: CommandRequest, transactionNum: Int64?) async throws -> Outcome {
-        if let cached = await accounts.summary(for: user) {
-            return .summary(cached)
+    /// A request refused before its transaction could run, logged on its own.
+    private func refuse(_ request: CommandRequest, _ rejection: Rejection, transactionNum: Int64?) async throws -> CommandReply {
+        let assigned = try await store.logAnswered(request, transactionNum: transactionNum, rejection: rejection)
+        return .rejected(rejection, transactionNum: assigned, request: request)
+    }
+
+    /// DISPLAY_SUMMARY: from the account cache, else from Postgres (filling the cache). It
+    /// changes nothing, but is logged like every command; a retry with the same key is not.
+    private func summary(_ user: UserID, request: CommandRequest, transactionNum: Int64?, idempotencyKey: String?) async throws -> Outcome {
+        var summary = await accounts.summary(for: user)
+        if summary == nil, let snapshot = try await store.summary(for: user) {
+            await accounts.fill(user, with: snapshot)
+            summary = snapshot.json
         }
-        guard let snapshot = try await store.summary(for: user) else {
+        guard let summary else {
             let rejection = Rejection(.unknownAccount, "user \(user) has no account; ADD funds first")
-            return .reply(.rejected(rejection, transactionNum: transactionNum, request: request))
+            let assigned = try await store.logAnswered(request, transactionNum: transactionNum, rejection: rejection, claiming: idempotencyKey)
+            return .reply(.rejected(rejection, transactionNum: assigned, request: request))
         }
-        await accounts.fill(user, with: snapshot)
-        return .summary(snapshot.json)
+        _ = try await store.logAnswered(request, transactionNum: transactionNum, rejection: nil, claiming: idempotencyKey)
+        return .summary(summary)
     }
 }

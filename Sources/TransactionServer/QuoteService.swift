@@ -17,6 +17,8 @@ public actor QuoteService {
         var price: Money
         var quoteServerTime: Int64
         var cryptokey: String
+        /// The user the quote server's reply named.
+        var user: String?
         var expiresAt: Int64
     }
 
@@ -75,7 +77,7 @@ public actor QuoteService {
     }
 
     private func info(_ quote: CachedQuote, _ symbol: StockSymbol, cached: Bool) -> QuoteInfo {
-        QuoteInfo(symbol: symbol.rawValue, price: quote.price, quoteServerTime: quote.quoteServerTime, cryptokey: quote.cryptokey, cached: cached)
+        QuoteInfo(symbol: symbol.rawValue, price: quote.price, quoteServerTime: quote.quoteServerTime, cryptokey: quote.cryptokey, user: quote.user, cached: cached)
     }
 
     private func sharedQuote(_ symbol: StockSymbol, for user: UserID) async throws -> Fetched {
@@ -132,7 +134,7 @@ public actor QuoteService {
         // The lifetime counts from before the request, so no one uses a price past 60 s from its hit.
         let requestedAt = clock.now().unixMillis
         let quote = try await fetcher.fetch(symbol: symbol, user: user)
-        return CachedQuote(price: quote.price, quoteServerTime: quote.quoteServerTime, cryptokey: quote.cryptokey, expiresAt: requestedAt + lifetimeMillis)
+        return CachedQuote(price: quote.price, quoteServerTime: quote.quoteServerTime, cryptokey: quote.cryptokey, user: quote.user, expiresAt: requestedAt + lifetimeMillis)
     }
 
     private func remember(_ quote: CachedQuote, _ symbol: StockSymbol, hit: Bool) -> Fetched {

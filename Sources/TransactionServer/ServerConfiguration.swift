@@ -1,5 +1,8 @@
+import AMQPClient
 import Configuration
 import DayTraderCore
+import PostgresNIO
+import ServiceSupport
 
 /// Everything an operator can set, read from environment variables (see docs/OPERATIONS.md).
 ///
@@ -8,12 +11,14 @@ public struct ServerConfiguration: Sendable {
     public var serverName: String
     public var httpHost: String
     public var httpPort: Int
-    public var postgresHost: String
-    public var postgresPort: Int
-    public var postgresUser: String
-    public var postgresPassword: String?
-    public var postgresDatabase: String
-    public var postgresConnections: Int
+    /// POSTGRES_*: the trading database (POSTGRES_DATABASE, default "daytrader").
+    public var postgres: PostgresClient.Configuration
+    /// RABBITMQ_*: the broker the audit relay publishes to.
+    public var rabbitMQ: AMQPEndpoint
+    /// AUDIT_EXCHANGE / AUDIT_QUEUE: where audit events go.
+    public var auditTopology: AuditTopology
+    /// How long the relay waits before looking at an empty outbox again.
+    public var relayIntervalMillis: Int
     public var redisHost: String
     public var redisPort: Int
     /// Prefixes every Redis key, so several systems (or test runs) can share one Redis.
@@ -31,12 +36,10 @@ public struct ServerConfiguration: Sendable {
         serverName = config.string(forKey: "server.name", default: "ts1")
         httpHost = config.string(forKey: "http.host", default: "127.0.0.1")
         httpPort = config.int(forKey: "http.port", default: 8081)
-        postgresHost = config.string(forKey: "postgres.host", default: "127.0.0.1")
-        postgresPort = config.int(forKey: "postgres.port", default: 5432)
-        postgresUser = config.string(forKey: "postgres.user", default: "daytrader")
-        postgresPassword = config.string(forKey: "postgres.password")
-        postgresDatabase = config.string(forKey: "postgres.database", default: "daytrader")
-        postgresConnections = config.int(forKey: "postgres.connections", default: 20)
+        postgres = PostgresClient.Configuration(reader: config, database: config.string(forKey: "postgres.database", default: "daytrader"))
+        rabbitMQ = AMQPEndpoint(reader: config)
+        auditTopology = AuditTopology(reader: config)
+        relayIntervalMillis = config.int(forKey: "audit.relay.interval.ms", default: 20)
         redisHost = config.string(forKey: "redis.host", default: "127.0.0.1")
         redisPort = config.int(forKey: "redis.port", default: 6379)
         redisKeyPrefix = config.string(forKey: "redis.key.prefix", default: "daytrader:")
@@ -52,9 +55,4 @@ public struct ServerConfiguration: Sendable {
             throw ConfigurationError("LIMITS_MAXIMUM_AMOUNT '\(maximumAmount)': \(error)")
         }
     }
-}
-
-public struct ConfigurationError: Error, CustomStringConvertible {
-    public let description: String
-    init(_ description: String) { self.description = description }
 }

@@ -327,6 +327,7 @@ struct RejectionTests {
             .noTrigger: "no_trigger",
             .arithmeticOverflow: "arithmetic_overflow",
             .quoteUnavailable: "quote_unavailable",
+            .auditUnavailable: "audit_unavailable",
         ]
         #expect(Rejection.Code.allCases.count == expected.count)
         for code in Rejection.Code.allCases {

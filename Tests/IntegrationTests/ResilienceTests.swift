@@ -1,3 +1,4 @@
+import ChildProcess
 import DayTraderCore
 import Foundation
 import Testing
@@ -13,7 +14,8 @@ import Testing
 
         func start() throws {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-            let status = system("redis-server --port \(port) --bind 127.0.0.1 --save '' --appendonly no --daemonize yes --pidfile \(directory)/pid --dir \(directory) --logfile \(directory)/log")
+            // ChildProcess: the daemon inherits none of this process's descriptors or blocked signals.
+            let status = ChildProcess.runShell("redis-server --port \(port) --bind 127.0.0.1 --save '' --appendonly no --daemonize yes --pidfile \(directory)/pid --dir \(directory) --logfile \(directory)/log")
             #expect(status == 0, "redis-server did not start")
             for _ in 0..<100 where system("redis-cli -p \(port) ping >/dev/null 2>&1") != 0 {
                 usleep(50_000)

@@ -8,6 +8,7 @@ import Logging
 import NIOCore
 import PostgresNIO
 import Synchronization
+import ServiceSupport
 import Testing
 import TransactionServer
 
@@ -22,6 +23,7 @@ enum TestServices {
     }
     static var postgresPort: Int { Int(value("POSTGRES_PORT")) ?? 0 }
     static var redisPort: Int { Int(value("REDIS_PORT")) ?? 0 }
+    static var rabbitMQPort: Int { Int(value("RABBITMQ_PORT")) ?? 0 }
 
     static let logger: Logger = {
         var logger = Logger(label: "test")
@@ -72,11 +74,17 @@ struct TradingServerFixture: Sendable {
     let emulator: QuoteEmulator
     let quotePort: Int
     let redisPort: Int
+    let rabbitMQPort: Int
     let clock: (any TradingClock)?
     let extraSettings: [String: ConfigValue]
 
-    /// Starts the emulator and makes a fresh database; `redisPort` defaults to the shared Redis.
-    static func make(clock: (any TradingClock)? = nil, redisPort: Int? = nil, settings: [String: ConfigValue] = [:]) async throws -> TradingServerFixture {
+    /// The test's own audit exchange and queue (both have this name), so audit servers of
+    /// other tests never see its events.
+    var auditQueue: String { "audit-\(database)" }
+
+    /// Starts the emulator and makes a fresh database; `redisPort` and `rabbitMQPort` default
+    /// to the shared services.
+    static func make(clock: (any TradingClock)? = nil, redisPort: Int? = nil, rabbitMQPort: Int? = nil, settings: [String: ConfigValue] = [:]) async throws -> TradingServerFixture {
         let emulator = QuoteEmulator(port: 0, seed: 468, latency: .immediate, logger: TestServices.logger)
         let port = try await emulator.start()
         return TradingServerFixture(
@@ -84,6 +92,7 @@ struct TradingServerFixture: Sendable {
             emulator: emulator,
             quotePort: port,
             redisPort: redisPort ?? TestServices.redisPort,
+            rabbitMQPort: rabbitMQPort ?? TestServices.rabbitMQPort,
             clock: clock,
             extraSettings: settings
         )
@@ -103,6 +112,9 @@ struct TradingServerFixture: Sendable {
             "quote.host": "127.0.0.1",
             "quote.port": .init(.int(quotePort), isSecret: false),
             "sweep.interval.ms": 50,
+            "rabbitmq.port": .init(.int(rabbitMQPort), isSecret: false),
+            "audit.exchange": .init(.string(auditQueue), isSecret: false),
+            "audit.queue": .init(.string(auditQueue), isSecret: false),
         ]
         values.merge(extraSettings) { $1 }
         let provider = InMemoryProvider(values: Dictionary(uniqueKeysWithValues: values.map { key, value in

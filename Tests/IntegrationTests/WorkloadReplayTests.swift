@@ -1,6 +1,7 @@
 import DayTraderCore
 import Foundation
 import PostgresNIO
+import Synchronization
 import Testing
 
 /// Replays the course's workload files (all but the final DUMPLOG) against a live server.
@@ -15,31 +16,11 @@ import Testing
         arguments: ["1userWorkLoad", "10User_testWorkLoad"]
     )
     func replay(file: String) async throws {
-        let text = try String(contentsOf: Self.workloads.appendingPathComponent(file), encoding: .utf8)
-        let lines = try text.split(separator: "\n").map { try WorkloadLine(parsing: $0) }
+        let lines = try Self.lines(of: file)
         let commands = lines.filter { $0.request.name != CommandName.dumplog.rawValue }
-        var byUser: [String: [WorkloadLine]] = [:]
-        for line in commands { byUser[line.request.user ?? "", default: []].append(line) }
-
-        let perUser = byUser
         let fixture = try await TradingServerFixture.make()
         let replies = try await fixture.withServer { client in
-            try await withThrowingTaskGroup(of: [(Int, CommandClient.Reply)].self) { group in
-                for userLines in perUser.values {
-                    group.addTask {
-                        try await client.withConnection { connection in
-                            var replies: [(Int, CommandClient.Reply)] = []
-                            for line in userLines {
-                                replies.append((line.lineNumber, try await connection.send(Self.route(line), Self.fields(line))))
-                            }
-                            return replies
-                        }
-                    }
-                }
-                return try await group.reduce(into: [Int: CommandClient.Reply]()) { all, replies in
-                    for (number, reply) in replies { all[number] = reply }
-                }
-            }
+            try await Self.replay(commands, through: client)
         }
 
         #expect(replies.count == commands.count, "every line gets a response")
@@ -62,6 +43,36 @@ import Testing
         }
     }
 
+    static func lines(of file: String) throws -> [WorkloadLine] {
+        let text = try String(contentsOf: workloads.appendingPathComponent(file), encoding: .utf8)
+        return try text.split(separator: "\n").map { try WorkloadLine(parsing: $0) }
+    }
+
+    /// Sends every line: each user's lines in order on a connection of their own, the users in
+    /// parallel. `answered` counts the replies as they come, for tests that act mid-replay.
+    static func replay(_ commands: [WorkloadLine], through client: CommandClient, answered: ReplayProgress? = nil) async throws -> [Int: CommandClient.Reply] {
+        var byUser: [String: [WorkloadLine]] = [:]
+        for line in commands { byUser[line.request.user ?? "", default: []].append(line) }
+        let perUser = byUser
+        return try await withThrowingTaskGroup(of: [(Int, CommandClient.Reply)].self) { group in
+            for userLines in perUser.values {
+                group.addTask {
+                    try await client.withConnection { connection in
+                        var replies: [(Int, CommandClient.Reply)] = []
+                        for line in userLines {
+                            replies.append((line.lineNumber, try await connection.send(Self.route(line), Self.fields(line))))
+                            answered?.count.add(1, ordering: .relaxed)
+                        }
+                        return replies
+                    }
+                }
+            }
+            return try await group.reduce(into: [Int: CommandClient.Reply]()) { all, replies in
+                for (number, reply) in replies { all[number] = reply }
+            }
+        }
+    }
+
     static func route(_ line: WorkloadLine) -> String {
         line.request.name.lowercased().replacingOccurrences(of: "_", with: "-")
     }
@@ -72,5 +83,17 @@ import Testing
         fields["symbol"] = line.request.symbol
         fields["amount"] = line.request.amount
         return fields
+    }
+}
+
+/// How many lines of a replay have been answered so far.
+final class ReplayProgress: Sendable {
+    let count = Atomic<Int>(0)
+
+    /// Waits until at least `lines` lines were answered.
+    func wait(for lines: Int) async throws {
+        while count.load(ordering: .relaxed) < lines {
+            try await Task.sleep(for: .milliseconds(20))
+        }
     }
 }

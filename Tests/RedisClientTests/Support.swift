@@ -1,3 +1,4 @@
+import ChildProcess
 import Foundation
 import Logging
 import RedisClient
@@ -115,11 +116,12 @@ final class RedisServerProcess {
     /// Starts the daemon and waits for its pid file (written once it listens).
     func start() throws {
         try? FileManager.default.removeItem(at: pidFile)
-        try spawnAndWait("/usr/bin/redis-server", [
+        // It forks away at once; reap the parent. (ChildProcess: see why not Foundation's Process.)
+        ChildProcess.wait(for: try ChildProcess.spawn("/usr/bin/redis-server", [
             "--port", "\(port)", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
             "--daemonize", "yes", "--pidfile", pidFile.path, "--dir", directory.path,
             "--logfile", directory.appending(path: "redis.log").path,
-        ])
+        ]))
         let deadline = ContinuousClock.now + .seconds(10)
         while pid == nil {
             guard ContinuousClock.now < deadline else { throw StillWaiting(what: "redis-server pid file") }
@@ -155,28 +157,6 @@ final class RedisServerProcess {
     }
 }
 
-/// Runs a program that returns at once (here: a daemon that forks away) and reaps it.
-///
-/// Not Foundation's `Process`: on Linux its `waitUntilExit` can wait forever on a cooperative
-/// thread, and its child inherits the calling thread's blocked signals (a pool thread blocks
-/// most), which would leave the daemon deaf to SIGTERM.
-private func spawnAndWait(_ program: String, _ arguments: [String]) throws {
-    var attributes = posix_spawnattr_t()
-    posix_spawnattr_init(&attributes)
-    defer { posix_spawnattr_destroy(&attributes) }
-    var noSignals = sigset_t()
-    sigemptyset(&noSignals)
-    posix_spawnattr_setsigmask(&attributes, &noSignals)
-    posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK))
-
-    let argv = ([program] + arguments).map { strdup($0) } + [nil]
-    defer { argv.forEach { free($0) } }
-    var child = pid_t()
-    let spawned = posix_spawn(&child, program, nil, &attributes, argv, environ)
-    guard spawned == 0 else { throw POSIXError(.init(rawValue: spawned) ?? .EIO) }
-    var status: Int32 = 0
-    waitpid(child, &status, 0)
-}
 
 /// Whether `pid` is still running. A killed daemon may stay a zombie when nothing reaps orphans
 /// (as in some containers), but a zombie no longer holds its sockets.

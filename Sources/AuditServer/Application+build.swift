@@ -1,0 +1,76 @@
+import AMQPClient
+import DayTraderCore
+import Hummingbird
+import Logging
+import NIOCore
+import PostgresNIO
+import Prometheus
+import ServiceSupport
+import _NIOFileSystem
+
+/// Builds the audit server: the consumer that stores events, and DUMPLOG over HTTP
+/// (`POST /api/dumplog`, the XML as the response).
+public func buildAuditApplication(
+    configuration: AuditConfiguration,
+    clock: any TradingClock = SystemClock(),
+    metrics: PrometheusCollectorRegistry = PrometheusCollectorRegistry(),
+    logger: Logger
+) -> some ApplicationProtocol {
+    let auditDatabase = PostgresClient(configuration: configuration.auditDatabase, backgroundLogger: logger)
+    let tradingDatabase = PostgresClient(configuration: configuration.tradingDatabase, backgroundLogger: logger)
+    let store = AuditStore(client: auditDatabase, logger: logger)
+    let barriers = DeliveryBarriers()
+    let consumer = AMQPConsumer(endpoint: configuration.rabbitMQ, topology: configuration.topology, prefetch: UInt16(configuration.prefetch), logger: logger)
+    let publisher = AMQPPublisher(endpoint: configuration.rabbitMQ, topology: configuration.topology, logger: logger)
+    let dumps = DumpService(
+        store: store, trading: tradingDatabase, publisher: publisher, barriers: barriers,
+        dumpDirectory: configuration.dumpDirectory, serverName: configuration.serverName, clock: clock,
+        barrierTimeout: .milliseconds(configuration.barrierTimeoutMillis), logger: logger
+    )
+
+    let router = Router()
+    router.add(middleware: MetricsMiddleware())
+    router.post(RouterPath(CommandHTTP.path(for: .dumplog))) { request, context -> Response in
+        let submitted: CommandHTTP.Submitted
+        switch await CommandHTTP.decode(.dumplog, from: request) {
+        case .command(let decoded): submitted = decoded
+        case .refused(let response): return response
+        }
+        do {
+            switch try await dumps.dump(submitted.request, transactionNum: submitted.transactionNum, idempotencyKey: submitted.idempotencyKey) {
+            case .rejected(let reply):
+                return try CommandHTTP.response(for: reply)
+            case .written(let path, let events, let transactionNum):
+                let body = try await FileIO().loadFile(path: path, context: context)
+                return Response(
+                    status: .ok,
+                    headers: [.contentType: "application/xml", .init("DayTrader-Events")!: "\(events)", .init("DayTrader-TransactionNum")!: "\(transactionNum)"],
+                    body: body
+                )
+            }
+        } catch {
+            logger.error("DUMPLOG failed", metadata: ["error": "\(String(reflecting: error))"])
+            return CommandHTTP.error(.serviceUnavailable, code: "unavailable", message: "the log could not be written; try again")
+        }
+    }
+    router.addOperationalRoutes(database: auditDatabase, metrics: metrics, logger: logger)
+
+    var app = Application(
+        router: router,
+        configuration: .init(address: .hostname(configuration.httpHost, port: configuration.httpPort), serverName: configuration.serverName),
+        services: [
+            auditDatabase,
+            tradingDatabase,
+            AuditConsumer(consumer: consumer, store: store, barriers: barriers, logger: logger),
+        ],
+        logger: logger
+    )
+    app.beforeServerStarts {
+        let directory = FilePath(configuration.dumpDirectory)
+        if try await FileSystem.shared.info(forFileAt: directory) == nil {
+            try await FileSystem.shared.createDirectory(at: directory, withIntermediateDirectories: true)
+        }
+        try await store.migrate()
+    }
+    return app
+}

@@ -1,0 +1,43 @@
+import AMQPClient
+import Configuration
+import PostgresNIO
+import ServiceSupport
+
+/// Everything an operator can set for the audit server, from environment variables (see
+/// docs/OPERATIONS.md). The Postgres and RabbitMQ variables mean what they mean for the
+/// transaction servers.
+public struct AuditConfiguration: Sendable {
+    public var serverName: String
+    public var httpHost: String
+    public var httpPort: Int
+    /// POSTGRES_* with AUDIT_DATABASE (default "audit"): where events are stored.
+    public var auditDatabase: PostgresClient.Configuration
+    /// POSTGRES_* with POSTGRES_DATABASE (default "daytrader"): the trading database, read for
+    /// DUMPLOG's barrier (the outbox) and its transaction numbers.
+    public var tradingDatabase: PostgresClient.Configuration
+    public var rabbitMQ: AMQPEndpoint
+    public var topology: AuditTopology
+    /// How many unacked messages the broker may send ahead (AUDIT_PREFETCH).
+    public var prefetch: Int
+    /// Where DUMPLOG writes its files (AUDIT_DUMP_DIRECTORY).
+    public var dumpDirectory: String
+    /// How long DUMPLOG waits for events in flight (AUDIT_BARRIER_TIMEOUT_MS).
+    public var barrierTimeoutMillis: Int
+
+    public init(reader config: ConfigReader) throws {
+        serverName = config.string(forKey: "server.name", default: "audit1")
+        httpHost = config.string(forKey: "http.host", default: "127.0.0.1")
+        httpPort = config.int(forKey: "http.port", default: 8090)
+        auditDatabase = PostgresClient.Configuration(reader: config, database: config.string(forKey: "audit.database", default: "audit"))
+        tradingDatabase = PostgresClient.Configuration(reader: config, database: config.string(forKey: "postgres.database", default: "daytrader"))
+        tradingDatabase.options.maximumConnections = 4
+        rabbitMQ = AMQPEndpoint(reader: config)
+        topology = AuditTopology(reader: config)
+        prefetch = config.int(forKey: "audit.prefetch", default: 256)
+        dumpDirectory = config.string(forKey: "audit.dump.directory", default: "out/dumps")
+        barrierTimeoutMillis = config.int(forKey: "audit.barrier.timeout.ms", default: 60_000)
+        guard (1...65_535).contains(prefetch) else {
+            throw ConfigurationError("AUDIT_PREFETCH must be 1-65535, not \(prefetch)")
+        }
+    }
+}

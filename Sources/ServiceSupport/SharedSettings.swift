@@ -1,0 +1,55 @@
+import AMQPClient
+import Configuration
+import Logging
+import PostgresNIO
+
+/// Settings both servers read the same way, so one variable means one thing everywhere.
+public struct ConfigurationError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
+
+extension PostgresClient.Configuration {
+    /// POSTGRES_HOST, POSTGRES_PORT, POSTGRES_USER, POSTGRES_PASSWORD, POSTGRES_CONNECTIONS and
+    /// the database given (each server names its own).
+    public init(reader config: ConfigReader, database: String) {
+        self.init(
+            host: config.string(forKey: "postgres.host", default: "127.0.0.1"),
+            port: config.int(forKey: "postgres.port", default: 5432),
+            username: config.string(forKey: "postgres.user", default: "daytrader"),
+            password: config.string(forKey: "postgres.password"),
+            database: database,
+            tls: .disable
+        )
+        options.maximumConnections = config.int(forKey: "postgres.connections", default: 20)
+    }
+}
+
+extension AMQPEndpoint {
+    /// RABBITMQ_HOST, RABBITMQ_PORT, RABBITMQ_USER, RABBITMQ_PASSWORD, RABBITMQ_VHOST.
+    public init(reader config: ConfigReader) {
+        self.init(
+            host: config.string(forKey: "rabbitmq.host", default: "127.0.0.1"),
+            port: config.int(forKey: "rabbitmq.port", default: 5672),
+            user: config.string(forKey: "rabbitmq.user", default: "guest"),
+            password: config.string(forKey: "rabbitmq.password", default: "guest"),
+            virtualHost: config.string(forKey: "rabbitmq.vhost", default: "/")
+        )
+    }
+}
+
+extension AuditTopology {
+    /// AUDIT_EXCHANGE and AUDIT_QUEUE rename the topology (tests isolate themselves this way);
+    /// the dead-letter names follow the queue's.
+    public init(reader config: ConfigReader) {
+        let standard = AuditTopology.standard
+        let queue = config.string(forKey: "audit.queue", default: standard.queue)
+        self.init(
+            exchange: config.string(forKey: "audit.exchange", default: standard.exchange),
+            queue: queue,
+            routingKey: standard.routingKey,
+            deadLetterExchange: queue == standard.queue ? standard.deadLetterExchange : "\(queue).dead",
+            deadLetterQueue: queue == standard.queue ? standard.deadLetterQueue : "\(queue).dead"
+        )
+    }
+}

@@ -1,0 +1,21 @@
+import AuditServer
+import Configuration
+import Hummingbird
+import Logging
+import Metrics
+import Prometheus
+
+/// The audit server: configured from environment variables (docs/OPERATIONS.md).
+@main
+struct AuditServerMain {
+    static func main() async throws {
+        let reader = ConfigReader(provider: EnvironmentVariablesProvider())
+        let configuration = try AuditConfiguration(reader: reader)
+        var logger = Logger(label: configuration.serverName)
+        logger.logLevel = reader.string(forKey: "log.level").flatMap(Logger.Level.init(rawValue:)) ?? .info
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        let app = buildAuditApplication(configuration: configuration, metrics: registry, logger: logger)
+        try await app.runService()
+    }
+}

@@ -1,0 +1,148 @@
+import DayTraderCore
+import Foundation
+import PostgresNIO
+import Testing
+
+/// The audit trail end to end: transaction server, outbox, relay, RabbitMQ, audit server,
+/// DUMPLOG; with the broker stopped, and with the audit server killed, in the middle.
+@Suite struct AuditPipelineTests {
+    static let courseSchema = WorkloadReplayTests.workloads.deletingLastPathComponent().appendingPathComponent("logfile-current.xsd").path
+    static let projectSchema = AuditServerProcess.repositoryRoot.appendingPathComponent("audit/logfile.xsd").path
+
+    enum Disruption: String, CaseIterable, CustomTestStringConvertible {
+        case none, brokerStopped, auditServerKilled
+        var testDescription: String { rawValue }
+    }
+
+    @Test(
+        .enabled(if: WorkloadReplayTests.available, "../shared/course is absent: the course workload files and schema are not beside the repo"),
+        arguments: Disruption.allCases
+    )
+    func tenUserReplayLeavesAnExactLog(disruption: Disruption) async throws {
+        let lines = try WorkloadReplayTests.lines(of: "10User_testWorkLoad")
+        let dumpLine = try #require(lines.last)
+        #expect(dumpLine.request.name == CommandName.dumplog.rawValue)
+        let commands = Array(lines.dropLast())
+
+        // A broker of its own when the test stops it; the shared one otherwise.
+        let broker = disruption == .brokerStopped ? PrivateRabbitMQ() : nil
+        await broker?.start()
+        defer { broker?.stopAtExit() }
+        // A fixed clock: no order expires between the replay and the dump, so the log's cash
+        // and the accounts' cash are read at the same point.
+        let fixture = try await TradingServerFixture.make(clock: ManualClock(), rabbitMQPort: broker?.port)
+        let audit = try AuditServerProcess(
+            tradingDatabase: fixture.database, auditDatabase: try await TestServices.freshDatabase(),
+            queue: fixture.auditQueue, rabbitMQPort: fixture.rabbitMQPort
+        )
+        try audit.start()
+        defer { audit.stop() }
+
+        let progress = ReplayProgress()
+        let output = "\(audit.directory)/response.xml"
+        // The dump runs while the transaction server (and so its relay) is still up.
+        let (replies, status) = try await fixture.withServer { client in
+            async let replied = WorkloadReplayTests.replay(commands, through: client, answered: progress)
+            switch disruption {
+            case .none:
+                break
+            case .brokerStopped:
+                try await progress.wait(for: 2_000)
+                await broker?.stop()
+                try await progress.wait(for: 5_000)
+                let waiting = try await fixture.withPostgres { try await Self.outboxSize($0) }
+                #expect(waiting > 0, "with the broker down, events wait in the outbox")
+                await broker?.start()
+            case .auditServerKilled:
+                try await progress.wait(for: 3_000)
+                audit.kill9()
+                try await progress.wait(for: 5_000)
+                try audit.start()
+            }
+            let replies = try await replied
+            let status = try audit.dumplog(filename: dumpLine.request.filename ?? "", transactionNum: dumpLine.lineNumber, idempotencyKey: "dump-\(fixture.database)", output: output)
+            return (replies, status)
+        }
+        #expect(replies.count == commands.count, "every line gets a response")
+        #expect(replies.values.allSatisfy { $0.status.code < 500 }, "no line failed")
+        try #require(status == 200, "DUMPLOG answered \(status): \((try? String(contentsOfFile: output, encoding: .utf8))?.prefix(500) ?? "")")
+        let written = "\(audit.dumpDirectory)/testLOG"
+        #expect(FileManager.default.contentsEqual(atPath: written, andPath: output), "the file and the response are the same log")
+
+        if FileManager.default.fileExists(atPath: Self.courseSchema) {
+            #expect(schemaProblems(output, schema: Self.courseSchema) == nil)
+        }
+        #expect(schemaProblems(output, schema: Self.projectSchema) == nil)
+
+        let log = try ParsedLog(path: output)
+        let userCommands = log.events.filter { $0.kind == "userCommand" }.map(\.transactionNum)
+        #expect(userCommands.count == lines.count, "one userCommand per workload line")
+        #expect(Set(userCommands) == Set(lines.map(\.lineNumber)), "each line's number is its userCommand's transactionNum")
+
+        let cash = try await fixture.withPostgres { postgres in
+            var cash: [String: Int64] = [:]
+            for try await (user, cents) in try await postgres.query("SELECT user_id, cash FROM accounts", logger: TestServices.logger).decode((String, Int64).self) {
+                cash[user] = cents
+            }
+            return cash
+        }
+        #expect(cash.count == 10)
+        #expect(log.cashByUser == cash, "for every user, the log's adds minus removes are the final cash")
+
+        let negativeAdd = log.events.filter { $0.transactionNum == 9962 }
+        #expect(negativeAdd.contains { $0.kind == "errorEvent" }, "the negative ADD has an errorEvent")
+        #expect(!negativeAdd.contains { $0.kind == "accountTransaction" }, "and moves no money")
+        #expect(try await fixture.withPostgres { try await Self.outboxSize($0) } == 0, "the outbox is empty")
+    }
+
+    @Test func perUserDumpHoldsThatUserOnlyAndFileNamesCannotEscape() async throws {
+        let fixture = try await TradingServerFixture.make(clock: ManualClock())
+        let audit = try AuditServerProcess(
+            tradingDatabase: fixture.database, auditDatabase: try await TestServices.freshDatabase(),
+            queue: fixture.auditQueue, rabbitMQPort: fixture.rabbitMQPort
+        )
+        try audit.start()
+        defer { audit.stop() }
+        let alice = Unique.user("alice"), bob = Unique.user("bob")
+        await fixture.emulator.setPrice(Money(cents: 10_00), for: StockSymbol.unchecked("ABC"))
+        let refused = "\(audit.directory)/refused.json"
+        let own = "\(audit.directory)/alice.xml"
+        let all = "\(audit.directory)/all.xml"
+        try await fixture.withServer { (client: CommandClient) async throws in
+            for user in [alice, bob] {
+                #expect(try await client.send("add", ["user": user, "amount": "1000.00"]).isOK)
+                #expect(try await client.send("buy", ["user": user, "symbol": "ABC", "amount": "100.00"]).isOK)
+                #expect(try await client.send("commit-buy", ["user": user]).isOK)
+                #expect(try await client.send("display-summary", ["user": user]).isOK)
+                #expect(try await client.send("sell", ["user": user, "symbol": "ABCD", "amount": "1.00"]).errorCode == "invalid_symbol")
+            }
+            #expect(try audit.dumplog(filename: "../..", output: refused) == 400)
+            #expect(try audit.dumplog(user: alice, filename: "../../etc/x", output: own) == 200)
+            #expect(try audit.dumplog(filename: "all.xml", output: all) == 200)
+        }
+        #expect((try String(contentsOfFile: refused, encoding: .utf8)).contains("invalid_filename"))
+        #expect(FileManager.default.fileExists(atPath: "\(audit.dumpDirectory)/x"), "the name is reduced to a plain file name in the dump directory")
+        #expect(!FileManager.default.fileExists(atPath: "\(audit.directory)/../etc/x"))
+        let aliceLog = try ParsedLog(path: own)
+        #expect(aliceLog.events.allSatisfy { $0.fields["username"] == alice }, "a user's dump holds that user's events only")
+        #expect(aliceLog.events.filter { $0.kind == "userCommand" }.count == 6, "five commands and the DUMPLOG itself")
+        #expect(aliceLog.events.contains { $0.kind == "errorEvent" && $0.fields["command"] == "SELL" })
+        #expect(aliceLog.events.contains { $0.kind == "accountTransaction" && $0.fields["action"] == "remove" && $0.fields["funds"] != nil })
+
+        #expect(schemaProblems(all, schema: Self.projectSchema) == nil)
+        let log = try ParsedLog(path: all)
+        #expect(Set(log.events.compactMap { $0.fields["username"] }) == [alice, bob])
+        #expect(log.events.contains { $0.kind == "errorEvent" && $0.fields["command"] == "DUMPLOG" }, "the refused DUMPLOG is logged")
+        #expect(log.events.filter { $0.kind == "quoteServer" }.count == 1, "one real hit; the second BUY used the cache")
+        #expect(log.events.filter { $0.kind == "systemEvent" && $0.fields["command"] == "BUY" }.count == 1)
+        let transactionNums = log.events.map(\.transactionNum)
+        #expect(transactionNums == transactionNums.sorted(), "ordered by transactionNum")
+    }
+
+    static func outboxSize(_ postgres: PostgresClient) async throws -> Int64 {
+        for try await count in try await postgres.query("SELECT count(*) FROM audit_outbox", logger: TestServices.logger).decode(Int64.self) {
+            return count
+        }
+        return -1
+    }
+}

@@ -1,0 +1,173 @@
+import ChildProcess
+import DayTraderCore
+import Foundation
+import Synchronization
+import Testing
+
+/// The audit-server executable, run as a process of its own so that a test can kill -9 it.
+///
+/// Started through `ChildProcess` (never Foundation's Process, which hangs in this sandbox);
+/// requests go through curl for the same reason.
+final class AuditServerProcess: Sendable {
+    let port = Int.random(in: 32_000...39_999)
+    let environment: [String: String]
+    let directory: String
+    private let pid = Mutex<pid_t>(0)
+
+    /// The build's executables: `DAYTRADER_BIN_DIR` (make test sets it), else .build/debug.
+    static var binaryDirectory: String {
+        if let directory = ProcessInfo.processInfo.environment["DAYTRADER_BIN_DIR"], !directory.isEmpty { return directory }
+        return repositoryRoot.appendingPathComponent(".build/debug").path
+    }
+
+    static let repositoryRoot = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    init(tradingDatabase: String, auditDatabase: String, queue: String, rabbitMQPort: Int) throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("audit-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: "\(directory)/dumps", withIntermediateDirectories: true)
+        environment = [
+            "SERVER_NAME": "audit-test",
+            "HTTP_PORT": "\(port)",
+            "POSTGRES_PORT": "\(TestServices.postgresPort)",
+            "POSTGRES_DATABASE": tradingDatabase,
+            "AUDIT_DATABASE": auditDatabase,
+            "RABBITMQ_PORT": "\(rabbitMQPort)",
+            "AUDIT_EXCHANGE": queue,
+            "AUDIT_QUEUE": queue,
+            "AUDIT_DUMP_DIRECTORY": "\(directory)/dumps",
+            "AUDIT_BARRIER_TIMEOUT_MS": "120000",
+            "LOG_LEVEL": "notice",
+            "PATH": "/usr/bin:/bin",
+        ]
+    }
+
+    var dumpDirectory: String { "\(directory)/dumps" }
+    var logPath: String { "\(directory)/audit-server.log" }
+
+    /// Starts the server and waits until it answers /health/ready.
+    func start(sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let binary = "\(Self.binaryDirectory)/audit-server"
+        try #require(FileManager.default.isExecutableFile(atPath: binary), "\(binary) is missing: build the package first (make test does)", sourceLocation: sourceLocation)
+        let child = try ChildProcess.spawn("/bin/sh", ["-c", "exec '\(binary)' >>'\(logPath)' 2>&1"], environment: environment.map { "\($0.key)=\($0.value)" })
+        pid.withLock { $0 = child }
+        for _ in 0..<600 {
+            if request("GET", "/health/ready", body: nil, output: "/dev/null") == 200 { return }
+            usleep(50_000)
+        }
+        Issue.record("the audit server did not become ready; its log: \((try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "")", sourceLocation: sourceLocation)
+    }
+
+    /// SIGKILL: a crash, with no chance to ack or flush anything.
+    func kill9() { signal(SIGKILL) }
+
+    func stop() { signal(SIGTERM) }
+
+    private func signal(_ signal: Int32) {
+        let child = pid.withLock { pid in defer { pid = 0 }; return pid }
+        guard child > 0 else { return }
+        Glibc.kill(child, signal)
+        ChildProcess.wait(for: child)
+    }
+
+    /// DUMPLOG; the response body goes to `output`. Returns the HTTP status.
+    func dumplog(user: String? = nil, filename: String, transactionNum: Int? = nil, idempotencyKey: String? = nil, output: String) throws -> Int {
+        var fields: [String: Any] = ["filename": filename]
+        fields["user"] = user
+        fields["transactionNum"] = transactionNum
+        fields["idempotencyKey"] = idempotencyKey
+        let body = String(decoding: try JSONSerialization.data(withJSONObject: fields), as: UTF8.self)
+        return request("POST", "/api/dumplog", body: body, output: output)
+    }
+
+    /// One HTTP request through curl; the HTTP status, or 0 when there was no answer.
+    private func request(_ method: String, _ path: String, body: String?, output: String) -> Int {
+        let statusFile = "\(directory)/status-\(UUID().uuidString)"
+        defer { unlink(statusFile) }
+        var command = "curl -s -m 300 -o '\(output)' -w '%{http_code}' -X \(method) -H 'Content-Type: application/json'"
+        if let body {
+            let bodyFile = "\(directory)/body-\(UUID().uuidString)"
+            FileManager.default.createFile(atPath: bodyFile, contents: Data(body.utf8))
+            command += " --data-binary @'\(bodyFile)'"
+        }
+        command += " http://127.0.0.1:\(port)\(path) >'\(statusFile)' 2>/dev/null"
+        _ = ChildProcess.runShell(command)
+        return Int((try? String(contentsOfFile: statusFile, encoding: .utf8)) ?? "") ?? 0
+    }
+}
+
+/// A RabbitMQ node of a test's own, so stopping it disturbs no other test.
+struct PrivateRabbitMQ {
+    let port = Int.random(in: 40_000...44_999)
+    var distributionPort: Int { port + 10_000 }
+    let runDirectory = AuditServerProcess.repositoryRoot.appendingPathComponent("run/test/rabbitmq-\(UUID().uuidString.prefix(8))").path
+
+    private func command(_ action: String) -> String {
+        let script = AuditServerProcess.repositoryRoot.appendingPathComponent("scripts/services.sh").path
+        return "RABBITMQ_PORT=\(port) RABBITMQ_DIST_PORT=\(distributionPort) '\(script)' \(action) '\(runDirectory)' >>'\(runDirectory).log' 2>&1"
+    }
+
+    private func services(_ action: String) async -> Int32 {
+        await ChildProcess.runShell(command(action))
+    }
+
+    func start(sourceLocation: SourceLocation = #_sourceLocation) async {
+        #expect(await services("start-rabbitmq") == 0, "the private RabbitMQ did not start; see \(runDirectory).log", sourceLocation: sourceLocation)
+    }
+
+    func stop(sourceLocation: SourceLocation = #_sourceLocation) async {
+        #expect(await services("stop-rabbitmq") == 0, "the private RabbitMQ did not stop; see \(runDirectory).log", sourceLocation: sourceLocation)
+    }
+
+    /// For `defer`: stops the node whatever happened, blocking this thread meanwhile.
+    func stopAtExit() {
+        _ = ChildProcess.runShell(command("stop-rabbitmq"))
+    }
+}
+
+/// A log.xml read back: the events with their fields. The writer puts one element per line,
+/// which keeps this reader simple.
+struct ParsedLog {
+    struct Event {
+        var kind: String
+        var fields: [String: String] = [:]
+        var transactionNum: Int { Int(fields["transactionNum"] ?? "") ?? 0 }
+    }
+    var events: [Event] = []
+
+    init(path: String) throws {
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        var current: Event?
+        for line in text.split(separator: "\n") {
+            let trimmed = line.trimmingCharacters(in: .whitespaces)
+            if let kind = AuditEvent.Kind.allCases.first(where: { trimmed == "<\($0.rawValue)>" }) {
+                current = Event(kind: kind.rawValue)
+            } else if let event = current, trimmed == "</\(event.kind)>" {
+                events.append(event)
+                current = nil
+            } else if current != nil, trimmed.hasPrefix("<"), let close = trimmed.firstIndex(of: ">"), let end = trimmed.range(of: "</", options: .backwards) {
+                let name = String(trimmed[trimmed.index(after: trimmed.startIndex)..<close])
+                current?.fields[name] = String(trimmed[trimmed.index(after: close)..<end.lowerBound])
+            }
+        }
+    }
+
+    /// For each user: the log's accountTransaction adds minus removes, in cents.
+    var cashByUser: [String: Int64] {
+        var cash: [String: Int64] = [:]
+        for event in events where event.kind == "accountTransaction" {
+            guard let user = event.fields["username"], let funds = event.fields["funds"].flatMap({ try? Money(parsing: $0) }) else { continue }
+            cash[user, default: 0] += event.fields["action"] == "add" ? funds.cents : -funds.cents
+        }
+        return cash
+    }
+}
+
+/// xmllint's verdict on a log; `nil` when valid, else its complaint.
+func schemaProblems(_ log: String, schema: String) -> String? {
+    let report = FileManager.default.temporaryDirectory.appendingPathComponent("xmllint-\(UUID().uuidString)").path
+    defer { unlink(report) }
+    let status = ChildProcess.runShell("xmllint --noout --stream --schema '\(schema)' '\(log)' >'\(report)' 2>&1")
+    if status == 0 { return nil }
+    return String(((try? String(contentsOfFile: report, encoding: .utf8)) ?? "xmllint failed").prefix(2_000))
+}

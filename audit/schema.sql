@@ -1,0 +1,37 @@
+-- The audit server's database (AUDIT_DATABASE, default "audit"), as the audit server creates
+-- it at start-up (Sources/AuditServer/AuditSchema.swift; a test keeps the two the same).
+-- For operators: read it, or apply it by hand to a database the server will then adopt
+-- (also insert the versions into schema_migrations).
+
+-- version 1
+CREATE TABLE events (
+    seq bigserial PRIMARY KEY,
+    id text NOT NULL UNIQUE,
+    kind text NOT NULL CHECK (kind IN ('userCommand', 'quoteServer', 'accountTransaction', 'systemEvent', 'errorEvent', 'debugEvent')),
+    at_ms bigint NOT NULL,
+    server text NOT NULL,
+    transaction_num bigint NOT NULL CHECK (transaction_num >= 1),
+    command text CHECK (command IN ('ADD', 'QUOTE', 'BUY', 'COMMIT_BUY', 'CANCEL_BUY', 'SELL', 'COMMIT_SELL', 'CANCEL_SELL',
+        'SET_BUY_AMOUNT', 'CANCEL_SET_BUY', 'SET_BUY_TRIGGER', 'SET_SELL_AMOUNT', 'SET_SELL_TRIGGER', 'CANCEL_SET_SELL',
+        'DUMPLOG', 'DISPLAY_SUMMARY')),
+    username text,
+    stock_symbol text CHECK (char_length(stock_symbol) BETWEEN 1 AND 3),
+    filename text,
+    funds numeric(20, 2) CHECK (funds >= 0),
+    price numeric(20, 2) CHECK (price >= 0),
+    quote_server_time bigint,
+    cryptokey text,
+    action text CHECK (action IN ('add', 'remove')),
+    error_message text,
+    debug_message text,
+    received_at timestamptz NOT NULL DEFAULT now(),
+    -- What each kind must carry to be written as the log schema requires.
+    CHECK (kind <> 'quoteServer' OR (price IS NOT NULL AND stock_symbol IS NOT NULL AND username IS NOT NULL
+                                     AND quote_server_time IS NOT NULL AND cryptokey IS NOT NULL)),
+    CHECK (kind <> 'accountTransaction' OR (action IS NOT NULL AND username IS NOT NULL AND funds IS NOT NULL)),
+    CHECK (kind IN ('quoteServer', 'accountTransaction') OR command IS NOT NULL)
+);
+
+CREATE INDEX events_in_log_order ON events (transaction_num, at_ms, seq);
+
+CREATE INDEX events_by_user ON events (username, transaction_num, at_ms, seq);
