@@ -55,3 +55,11 @@ size=$(stat -c %s "$run_dir/dumps/bench.xml")
 count=$(grep -c '^	<userCommand>' "$run_dir/dumps/bench.xml" || true)
 echo "status $status; $(printf '%.1f' "$(echo "$end - $start" | bc)") s; $((size / 1048576)) MiB; $count userCommand elements"
 echo "audit-server memory: RSS before the dump $((rss_before / 1024)) MiB; peak (VmHWM) before $((hwm_before / 1024)) MiB, after $((hwm_after / 1024)) MiB"
+
+schema=../shared/course/logfile-current.xsd
+[ -f "$schema" ] || schema=audit/logfile.xsd
+if xmllint --noout --stream --schema "$schema" "$run_dir/dumps/bench.xml" 2>"$run_dir/xmllint.log"; then
+    echo "the dump validates against $schema"
+else
+    echo "the dump does NOT validate against $schema: $(head -3 "$run_dir/xmllint.log")"; exit 1
+fi
