@@ -8,6 +8,13 @@ import Prometheus
 import ServiceSupport
 import _NIOFileSystem
 
+/// Whether the Authorization header carries `token`, compared in constant time.
+private func isBearer(_ header: String?, of token: String) -> Bool {
+    let given = Array((header ?? "").utf8), expected = Array("Bearer \(token)".utf8)
+    guard given.count == expected.count else { return false }
+    return zip(given, expected).reduce(UInt8(0)) { $0 | ($1.0 ^ $1.1) } == 0
+}
+
 /// Builds the audit server: the consumer that stores events, and DUMPLOG over HTTP
 /// (`POST /api/dumplog`, the XML as the response).
 public func buildAuditApplication(
@@ -36,8 +43,9 @@ public func buildAuditApplication(
         case .command(let decoded): submitted = decoded
         case .refused(let response): return response
         }
+        let bySupervisor = configuration.supervisorToken.map { isBearer(request.headers[.authorization], of: $0) } ?? true
         do {
-            switch try await dumps.dump(submitted.request, transactionNum: submitted.transactionNum, idempotencyKey: submitted.idempotencyKey) {
+            switch try await dumps.dump(submitted.request, transactionNum: submitted.transactionNum, idempotencyKey: submitted.idempotencyKey, bySupervisor: bySupervisor) {
             case .rejected(let reply):
                 return try CommandHTTP.response(for: reply)
             case .written(let path, let events, let transactionNum):

@@ -23,6 +23,9 @@ public struct AuditConfiguration: Sendable {
     public var dumpDirectory: String
     /// How long DUMPLOG waits for events in flight (AUDIT_BARRIER_TIMEOUT_MS).
     public var barrierTimeoutMillis: Int
+    /// The bearer token that makes a caller the supervisor (AUDIT_SUPERVISOR_TOKEN); without
+    /// one, every caller may dump the whole log (a development set-up).
+    public var supervisorToken: String?
 
     public init(reader config: ConfigReader) throws {
         serverName = config.string(forKey: "server.name", default: "audit1")
@@ -36,6 +39,7 @@ public struct AuditConfiguration: Sendable {
         prefetch = config.int(forKey: "audit.prefetch", default: 256)
         dumpDirectory = config.string(forKey: "audit.dump.directory", default: "out/dumps")
         barrierTimeoutMillis = config.int(forKey: "audit.barrier.timeout.ms", default: 60_000)
+        supervisorToken = config.string(forKey: "audit.supervisor.token", isSecret: true).flatMap { $0.isEmpty ? nil : $0 }
         guard (1...65_535).contains(prefetch) else {
             throw ConfigurationError("AUDIT_PREFETCH must be 1-65535, not \(prefetch)")
         }

@@ -27,7 +27,9 @@ public struct DumpService: Sendable {
         case rejected(CommandReply)
     }
 
-    public func dump(_ request: CommandRequest, transactionNum given: Int64?, idempotencyKey: String?) async throws -> Outcome {
+    /// - Parameter bySupervisor: whether the caller proved to be the supervisor; only the
+    ///   supervisor may dump the whole log (a user's own log is open to its caller).
+    public func dump(_ request: CommandRequest, transactionNum given: Int64?, idempotencyKey: String?, bySupervisor: Bool) async throws -> Outcome {
         let transactionNum = if let given { given } else { try await nextTransactionNum() }
         let now = clock.now().unixMillis
         // With a key, a retried DUMPLOG gets the same event ids, so it is logged once.
@@ -47,6 +49,9 @@ public struct DumpService: Sendable {
         guard case .success(.dumplog(let user, let filename)) = command else {
             if case .failure(let rejection) = command { return try await refuse(rejection) }
             return try await refuse(Rejection(.malformedCommand, "only DUMPLOG is served here"))
+        }
+        guard user != nil || bySupervisor else {
+            return try await refuse(Rejection(.supervisorOnly, "DUMPLOG of the whole log is for the supervisor: send 'Authorization: Bearer <supervisor token>'"))
         }
         do {
             try await awaitEventsInFlight()

@@ -21,6 +21,8 @@ public struct Rejection: Error, Hashable, Sendable, CustomStringConvertible {
         case amountTooLarge = "amount_too_large"
         case invalidFilename = "invalid_filename"
         case idempotencyKeyReused = "idempotency_key_reused"
+        /// The whole-system DUMPLOG without the supervisor's credentials.
+        case supervisorOnly = "supervisor_only"
         // The request is well formed but the account's state does not allow it.
         case unknownAccount = "unknown_account"
         case insufficientFunds = "insufficient_funds"

@@ -76,6 +76,8 @@ public enum CommandHTTP {
             .badRequest
         case .idempotencyKeyReused:
             .unprocessableContent
+        case .supervisorOnly:
+            .forbidden
         case .unknownAccount:
             .notFound
         case .quoteUnavailable, .auditUnavailable:

@@ -315,6 +315,7 @@ struct RejectionTests {
             .amountTooLarge: "amount_too_large",
             .invalidFilename: "invalid_filename",
             .idempotencyKeyReused: "idempotency_key_reused",
+            .supervisorOnly: "supervisor_only",
             .unknownAccount: "unknown_account",
             .insufficientFunds: "insufficient_funds",
             .insufficientShares: "insufficient_shares",

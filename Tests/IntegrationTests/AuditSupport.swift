@@ -23,7 +23,7 @@ final class AuditServerProcess: Sendable {
     static let repositoryRoot = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
-    init(tradingDatabase: String, auditDatabase: String, queue: String, rabbitMQPort: Int) throws {
+    init(tradingDatabase: String, auditDatabase: String, queue: String, rabbitMQPort: Int, supervisorToken: String? = nil) throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("audit-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: "\(directory)/dumps", withIntermediateDirectories: true)
         environment = [
@@ -39,6 +39,7 @@ final class AuditServerProcess: Sendable {
             "AUDIT_BARRIER_TIMEOUT_MS": "120000",
             "LOG_LEVEL": "notice",
             "PATH": "/usr/bin:/bin",
+            "AUDIT_SUPERVISOR_TOKEN": supervisorToken ?? "",
         ]
     }
 
@@ -71,20 +72,21 @@ final class AuditServerProcess: Sendable {
     }
 
     /// DUMPLOG; the response body goes to `output`. Returns the HTTP status.
-    func dumplog(user: String? = nil, filename: String, transactionNum: Int? = nil, idempotencyKey: String? = nil, output: String) throws -> Int {
+    func dumplog(user: String? = nil, filename: String, transactionNum: Int? = nil, idempotencyKey: String? = nil, token: String? = nil, output: String) throws -> Int {
         var fields: [String: Any] = ["filename": filename]
         fields["user"] = user
         fields["transactionNum"] = transactionNum
         fields["idempotencyKey"] = idempotencyKey
         let body = String(decoding: try JSONSerialization.data(withJSONObject: fields), as: UTF8.self)
-        return request("POST", "/api/dumplog", body: body, output: output)
+        return request("POST", "/api/dumplog", body: body, token: token, output: output)
     }
 
     /// One HTTP request through curl; the HTTP status, or 0 when there was no answer.
-    private func request(_ method: String, _ path: String, body: String?, output: String) -> Int {
+    private func request(_ method: String, _ path: String, body: String?, token: String? = nil, output: String) -> Int {
         let statusFile = "\(directory)/status-\(UUID().uuidString)"
         defer { unlink(statusFile) }
         var command = "curl -s -m 300 -o '\(output)' -w '%{http_code}' -X \(method) -H 'Content-Type: application/json'"
+        if let token { command += " -H 'Authorization: Bearer \(token)'" }
         if let body {
             let bodyFile = "\(directory)/body-\(UUID().uuidString)"
             FileManager.default.createFile(atPath: bodyFile, contents: Data(body.utf8))
