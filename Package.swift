@@ -43,6 +43,8 @@ let package = Package(
         .target(name: "DedicatedThread"),
         // Starting servers and tools from tests and benchmarks.
         .target(name: "ChildProcess"),
+        // Bounding a test's wait on code that might block.
+        .target(name: "TimeLimits"),
         .target(
             name: "RedisClient",
             dependencies: [
@@ -173,10 +175,10 @@ let package = Package(
 
         // MARK: Tests
         .testTarget(name: "DayTraderCoreTests", dependencies: ["DayTraderCore"]),
-        .testTarget(name: "RedisClientTests", dependencies: ["RedisClient", "DedicatedThread", "ChildProcess"]),
+        .testTarget(name: "RedisClientTests", dependencies: ["RedisClient", "DedicatedThread", "ChildProcess", "TimeLimits"]),
         .testTarget(
             name: "AMQPClientTests",
-            dependencies: ["AMQPClient", "ChildProcess", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["AMQPClient", "ChildProcess", "TimeLimits", .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(
             name: "LegacyQuoteTests",

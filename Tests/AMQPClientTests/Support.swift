@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import Synchronization
 import Testing
+import TimeLimits
 
 @testable import AMQPClient
 
@@ -79,42 +80,6 @@ func collect(
 func bytes(_ text: String) -> [UInt8] { Array(text.utf8) }
 func text(_ bytes: [UInt8]) -> String { String(decoding: bytes, as: UTF8.self) }
 
-/// A wait that did not finish in time.
-struct StillWaiting: Error, CustomStringConvertible {
-    let what: String
-    var description: String { "still waiting after the time limit: \(what)" }
-}
-
-/// Runs `operation` but gives up after `limit`, so a bug that blocks cannot hang the test run.
-/// (A task group would not do: it waits for its children, including one stuck in a C call.)
-func within<T: Sendable>(
-    _ limit: Duration, _ what: String, _ operation: @escaping @Sendable () async -> T
-) async throws -> T {
-    try await withCheckedThrowingContinuation { continuation in
-        let waiter = FirstResumeWins(continuation)
-        Task {
-            let value = await operation()
-            waiter.resume(with: .success(value))
-        }
-        Task {
-            try? await Task.sleep(for: limit)
-            waiter.resume(with: .failure(StillWaiting(what: what)))
-        }
-    }
-}
-
-/// A continuation that only the first of several racing resumers resumes.
-private final class FirstResumeWins<T: Sendable>: Sendable {
-    private let continuation: Mutex<CheckedContinuation<T, any Error>?>
-
-    init(_ continuation: CheckedContinuation<T, any Error>) {
-        self.continuation = Mutex(continuation)
-    }
-
-    func resume(with result: Result<T, any Error>) {
-        continuation.withLock { $0.take() }?.resume(with: result)
-    }
-}
 
 /// The outcome of a publish, as a value (so it can cross `within`).
 func attemptPublish(_ publisher: AMQPPublisher, _ bodies: [[UInt8]]) async -> Result<Void, AMQPError> {

@@ -1,6 +1,7 @@
 import Foundation
 import RedisClient
 import Testing
+import TimeLimits
 
 /// These tests run their own redis-server, since they kill and stop it.
 @Suite("Redis down and back", .timeLimit(.minutes(1)))
