@@ -1,5 +1,6 @@
 import CRabbitMQ
 import CRabbitMQShim
+import Logging
 
 #if canImport(Glibc)
 import Glibc
@@ -46,6 +47,23 @@ final class AMQPConnection {
         // Closes the socket (without the AMQP close handshake: see `close()`) and frees every
         // pool of the connection.
         amqp_destroy_connection(state)
+    }
+
+    /// A new connection with the topology declared on it: what publisher and consumer both do
+    /// before anything else. Failures are logged here, once.
+    static func open(to endpoint: AMQPEndpoint, name: String, declaring topology: AuditTopology, logger: Logger) -> Result<AMQPConnection, AMQPError> {
+        let connection: AMQPConnection
+        switch connect(to: endpoint, name: name) {
+        case .success(let connected): connection = connected
+        case .failure(let error):
+            logger.warning("cannot connect to RabbitMQ", metadata: ["error": "\(error)"])
+            return .failure(error)
+        }
+        if let error = connection.declare(topology) {
+            logger.warning("cannot declare the AMQP topology", metadata: ["error": "\(error)"])
+            return .failure(error)
+        }
+        return .success(connection)
     }
 
     /// Connects, logs in and opens channel 1.

@@ -186,17 +186,7 @@ public actor AMQPConsumer {
         if let link {
             return link
         }
-        let connection: AMQPConnection
-        switch AMQPConnection.connect(to: endpoint, name: "daytrader consumer of \(topology.queue)") {
-        case .success(let connected): connection = connected
-        case .failure(let error):
-            logger.warning("cannot connect to RabbitMQ", metadata: ["error": "\(error)"])
-            throw error
-        }
-        if let error = connection.declare(topology) {
-            logger.warning("cannot declare the AMQP topology", metadata: ["error": "\(error)"])
-            throw error
-        }
+        let connection = try AMQPConnection.open(to: endpoint, name: "daytrader consumer of \(topology.queue)", declaring: topology, logger: logger).get()
         amqp_basic_qos(connection.state, AMQPConnection.channel, 0, prefetch, 0)
         if let error = connection.lastRequestError(doing: "basic.qos") {
             throw error

@@ -134,17 +134,7 @@ public actor AMQPPublisher: MessagePublishing {
                 return link
             }
         }
-        let connection: AMQPConnection
-        switch AMQPConnection.connect(to: endpoint, name: "daytrader publisher to \(topology.exchange)") {
-        case .success(let connected): connection = connected
-        case .failure(let error):
-            logger.warning("cannot connect to RabbitMQ", metadata: ["error": "\(error)"])
-            throw error
-        }
-        if let error = connection.declare(topology) {
-            logger.warning("cannot declare the AMQP topology", metadata: ["error": "\(error)"])
-            throw error
-        }
+        let connection = try AMQPConnection.open(to: endpoint, name: "daytrader publisher to \(topology.exchange)", declaring: topology, logger: logger).get()
         amqp_confirm_select(connection.state, AMQPConnection.channel)
         if let error = connection.lastRequestError(doing: "confirm.select") {
             logger.warning("cannot enable publisher confirms", metadata: ["error": "\(error)"])

@@ -150,27 +150,3 @@ struct ServicesFailed: Error, CustomStringConvertible {
 private let repositoryRoot = URL(filePath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
     .deletingLastPathComponent()
 
-/// A TCP port nothing listens on right now (nor on `port + alsoFree`), below Linux's ephemeral
-/// range (32768 and up) so that no outgoing connection takes it in the meantime.
-func freePort(alsoFree offset: Int = 0) throws -> Int {
-    for _ in 0..<100 {
-        let port = Int.random(in: 20_000..<32_000)
-        if try canBind(port), try offset == 0 || canBind(port + offset) { return port }
-    }
-    throw StillWaiting(what: "a free TCP port")
-}
-
-private func canBind(_ port: Int) throws -> Bool {
-    let socketFD = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    guard socketFD >= 0 else { throw POSIXError(.init(rawValue: errno) ?? .EIO) }
-    defer { close(socketFD) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    address.sin_port = UInt16(port).bigEndian
-    return withUnsafePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
-            bind(socketFD, pointer, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
-        }
-    }
-}
