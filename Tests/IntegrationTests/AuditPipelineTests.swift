@@ -25,7 +25,7 @@ import Testing
         let commands = Array(lines.dropLast())
 
         // A broker of its own when the test stops it; the shared one otherwise.
-        let broker = disruption == .brokerStopped ? PrivateRabbitMQ() : nil
+        let broker = disruption == .brokerStopped ? try PrivateRabbitMQ() : nil
         await broker?.start()
         defer { broker?.stopAtExit() }
         // A fixed clock: no order expires between the replay and the dump, so the log's cash

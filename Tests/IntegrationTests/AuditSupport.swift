@@ -9,7 +9,7 @@ import Testing
 /// Started through `ChildProcess` (never Foundation's Process, which hangs in this sandbox);
 /// requests go through curl for the same reason.
 final class AuditServerProcess: Sendable {
-    let port = Int.random(in: 32_000...39_999)
+    let port: Int
     let environment: [String: String]
     let directory: String
     private let pid = Mutex<pid_t>(0)
@@ -24,6 +24,8 @@ final class AuditServerProcess: Sendable {
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
     init(tradingDatabase: String, auditDatabase: String, queue: String, rabbitMQPort: Int, supervisorToken: String? = nil) throws {
+        // Below the ephemeral range, and free now: a port picked at random met another user once.
+        port = try freePort()
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("audit-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: "\(directory)/dumps", withIntermediateDirectories: true)
         environment = [
@@ -100,9 +102,14 @@ final class AuditServerProcess: Sendable {
 
 /// A RabbitMQ node of a test's own, so stopping it disturbs no other test.
 struct PrivateRabbitMQ {
-    let port = Int.random(in: 40_000...44_999)
-    var distributionPort: Int { port + 10_000 }
+    let port: Int
+    /// services.sh's default place for it.
+    var distributionPort: Int { port + 5 }
     let runDirectory = AuditServerProcess.repositoryRoot.appendingPathComponent("run/test/rabbitmq-\(UUID().uuidString.prefix(8))").path
+
+    init() throws {
+        port = try freePort(alsoFree: 5)
+    }
 
     private func command(_ action: String) -> String {
         let script = AuditServerProcess.repositoryRoot.appendingPathComponent("scripts/services.sh").path
