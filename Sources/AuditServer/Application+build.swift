@@ -63,13 +63,15 @@ public func buildAuditApplication(
     }
     router.addOperationalRoutes(database: auditDatabase, metrics: metrics, logger: logger)
 
+    // The consumer needs the schema, which the migration makes before the server starts.
+    let migrated = StartupGate()
     var app = Application(
         router: router,
         configuration: .init(address: .hostname(configuration.httpHost, port: configuration.httpPort), serverName: configuration.serverName),
         services: [
             auditDatabase,
             tradingDatabase,
-            AuditConsumer(consumer: consumer, store: store, barriers: barriers, logger: logger),
+            migrated.holding(AuditConsumer(consumer: consumer, store: store, barriers: barriers, logger: logger)),
         ],
         logger: logger
     )
@@ -79,6 +81,7 @@ public func buildAuditApplication(
             try await FileSystem.shared.createDirectory(at: directory, withIntermediateDirectories: true)
         }
         try await store.migrate()
+        migrated.open()
     }
     return app
 }
