@@ -100,6 +100,12 @@ public actor QuoteService {
                 return remember(try await fetchFromServer(symbol, for: user), symbol, hit: true)
             }
             if acquired {
+                // The holder before us may have stored its quote and let go of the lock between
+                // our read and our SET: look again, or that quote would be paid for twice.
+                if let cached = try? await readShared(key) {
+                    _ = try? await redis.execute(["EVAL", Self.releaseLockScript, "1", lockKey, token])
+                    return remember(cached, symbol, hit: false)
+                }
                 let fetched: CachedQuote
                 do {
                     fetched = try await fetchFromServer(symbol, for: user)
