@@ -51,6 +51,18 @@ struct CommandTransaction {
         return nil
     }
 
+    /// Locks the account row unless another transaction holds it: for the system's own work
+    /// (expiry, triggers), which must never queue behind a user's command or another instance.
+    func tryLockAccount() async throws -> Bool {
+        let rows = try await connection.query(
+            "SELECT 1 FROM accounts WHERE user_id = \(user.rawValue) FOR UPDATE SKIP LOCKED",
+            logger: logger
+        )
+        var isLocked = false
+        for try await _ in rows.decode(Int.self) { isLocked = true }
+        return isLocked
+    }
+
     /// Creates the account on first use (ADD) and locks it.
     func createAndLockAccount() async throws -> Account {
         try await connection.query(

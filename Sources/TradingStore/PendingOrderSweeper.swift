@@ -23,15 +23,9 @@ extension TradingStore {
     public func expirePendingOrders(for user: UserID) async throws -> AccountSnapshot? {
         let audit = AuditTrail(server: serverName, now: clock.now())
         return try await client.withTransaction(logger: logger) { connection in
-            let locked = try await connection.query(
-                "SELECT 1 FROM accounts WHERE user_id = \(user.rawValue) FOR UPDATE SKIP LOCKED",
-                logger: logger
-            )
-            var isLocked = false
-            for try await _ in locked.decode(Int.self) { isLocked = true }
-            guard isLocked else { return nil }
             // Every movement here carries its order's own transactionNum.
             let transaction = CommandTransaction(connection: connection, logger: logger, user: user, transactionNum: 0, audit: audit)
+            guard try await transaction.tryLockAccount() else { return nil }
             guard try await transaction.expirePendingOrders() > 0 else { return nil }
             try await transaction.bumpVersion()
             try await audit.write(on: connection, logger: logger)

@@ -12,7 +12,7 @@ import ServiceSupport
 import TradingStore
 
 /// Builds the transaction server: routes, and the services it runs (the Postgres pool, the
-/// pending-order sweeper, the audit relay). `clock` and `quoteFetcher` are injectable for tests.
+/// pending-order sweeper, the trigger engine, the audit relay). `clock` and `quoteFetcher` are injectable for tests.
 public func buildApplication(
     configuration: ServerConfiguration,
     clock: any TradingClock = SystemClock(),
@@ -38,7 +38,8 @@ public func buildApplication(
         keyPrefix: configuration.redisKeyPrefix, logger: logger
     )
     let accounts = AccountCache(redis: redis, keyPrefix: configuration.redisKeyPrefix, logger: logger)
-    let service = CommandService(store: store, quotes: quotes, accounts: accounts, limits: configuration.limits)
+    let freshQuotes = FreshQuotes()
+    let service = CommandService(store: store, quotes: quotes, accounts: accounts, limits: configuration.limits, freshQuotes: freshQuotes)
 
     let router = Router()
     router.add(middleware: MetricsMiddleware())
@@ -46,18 +47,25 @@ public func buildApplication(
     // Ready only while Postgres answers: without it no command can run.
     router.addOperationalRoutes(database: postgres, metrics: metrics, logger: logger)
 
+    // The background services need the schema, which the migration makes before the server starts.
+    let migrated = StartupGate()
     var app = Application(
         router: router,
         configuration: .init(address: .hostname(configuration.httpHost, port: configuration.httpPort), serverName: configuration.serverName),
         services: [
             postgres,
-            PendingOrderSweeper(store: store, accounts: accounts, intervalMillis: configuration.sweepIntervalMillis, logger: logger),
-            AuditRelay(store: store, publisher: publisher, idleMillis: configuration.relayIntervalMillis, logger: logger),
+            migrated.holding(PendingOrderSweeper(store: store, accounts: accounts, intervalMillis: configuration.sweepIntervalMillis, logger: logger)),
+            migrated.holding(TriggerEngine(
+                store: store, quotes: quotes, accounts: accounts, freshQuotes: freshQuotes,
+                intervalMillis: configuration.triggerIntervalMillis, logger: logger
+            )),
+            migrated.holding(AuditRelay(store: store, publisher: publisher, idleMillis: configuration.relayIntervalMillis, logger: logger)),
         ],
         logger: logger
     )
     app.beforeServerStarts {
         try await store.migrate()
+        migrated.open()
     }
     return app
 }

@@ -9,12 +9,15 @@ public struct CommandService: Sendable {
     let quotes: QuoteService
     let accounts: AccountCache
     let limits: CommandLimits
+    /// Where a command's new quote goes, so the stock's triggers are checked at once.
+    let freshQuotes: FreshQuotes
 
-    public init(store: TradingStore, quotes: QuoteService, accounts: AccountCache, limits: CommandLimits) {
+    public init(store: TradingStore, quotes: QuoteService, accounts: AccountCache, limits: CommandLimits, freshQuotes: FreshQuotes) {
         self.store = store
         self.quotes = quotes
         self.accounts = accounts
         self.limits = limits
+        self.freshQuotes = freshQuotes
     }
 
     /// The answer to a command: a reply, or for DISPLAY_SUMMARY the summary document.
@@ -40,6 +43,9 @@ public struct CommandService: Sendable {
                 return .reply(try await refuse(request, rejection, transactionNum: transactionNum))
             }
             let quote = await quotes.quote(symbol, for: user)
+            if case .success(let fetched) = quote, !fetched.cached {
+                freshQuotes.announce(symbol, price: fetched.price)
+            }
             // Not recorded under the idempotency key: the same request may succeed later. Each
             // attempt is logged, as the auditor should see every answer the system gave.
             if case .failure(let rejection) = quote {

@@ -30,6 +30,9 @@ public struct ServerConfiguration: Sendable {
     public var quoteLifetimeMillis: Int64
     /// How often the sweeper looks for pending orders whose 60 s have run out.
     public var sweepIntervalMillis: Int
+    /// How often the trigger engine checks the stocks with active triggers against their
+    /// current quotes (a new quote is fetched only when the last one's lifetime is over).
+    public var triggerIntervalMillis: Int
     public var limits: CommandLimits
 
     public init(reader config: ConfigReader) throws {
@@ -48,6 +51,7 @@ public struct ServerConfiguration: Sendable {
         quoteTimeoutMillis = config.int(forKey: "quote.timeout.ms", default: 5_000)
         quoteLifetimeMillis = Int64(config.int(forKey: "quote.lifetime.ms", default: Int(TradingRules.orderLifetimeMillis)))
         sweepIntervalMillis = config.int(forKey: "sweep.interval.ms", default: 250)
+        triggerIntervalMillis = config.int(forKey: "trigger.interval.ms", default: 1_000)
         let maximumAmount = config.string(forKey: "limits.maximum.amount", default: CommandLimits().maximumAmount.description)
         do {
             limits = CommandLimits(maximumAmount: try Money(parsing: maximumAmount))

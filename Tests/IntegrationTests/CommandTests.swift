@@ -190,6 +190,8 @@ import Testing
 
     @Test func buyAmountsAndTriggersReserveAndReturnCash() async throws {
         let fixture = try await TradingServerFixture.make()
+        // Above the trigger set below, so the engine leaves it alone until it is cancelled.
+        fixture.emulator.setPrice(Money(cents: 10_00), for: symbol)
         try await fixture.withServer { client in
             let user = Unique.user()
             try await client.send("add", ["user": user, "amount": "100.00"])

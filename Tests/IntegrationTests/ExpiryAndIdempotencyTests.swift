@@ -42,14 +42,8 @@ import Testing
             try await client.send("add", ["user": user, "amount": "100.00"])
             try await client.send("buy", ["user": user, "symbol": "EXP", "amount": "30.00"])
             clock.advance(milliseconds: 60_000)
-            var released = false
-            for _ in 0..<200 where !released {
-                try await Task.sleep(for: .milliseconds(25))
-                released = try await fixture.withPostgres { postgres in
-                    let rows = try await postgres.query("SELECT cash, reserved_cash FROM accounts WHERE user_id = \(user)", logger: TestServices.logger)
-                    for try await (cash, reserved) in rows.decode((Int64, Int64).self) { return cash == 100_00 && reserved == 0 }
-                    return false
-                }
+            let released = try await eventually(within: .seconds(5)) {
+                try await fixture.int64("SELECT cash FROM accounts WHERE user_id = \(user) AND reserved_cash = 0") == 100_00
             }
             #expect(released, "the sweeper did not release the expired BUY's reserve")
             let summary = try await client.send("display-summary", ["user": user])

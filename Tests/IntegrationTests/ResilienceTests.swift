@@ -111,17 +111,12 @@ import Testing
         }
         // Whatever the interleaving, money is only moved, never made: cash plus reserves plus the
         // value of the shares (all at 1.00) is exactly what was added.
-        let total = try await fixture.withPostgres { postgres in
-            let rows = try await postgres.query(
-                """
-                SELECT (a.cash + a.reserved_cash + COALESCE((SELECT sum(shares + reserved_shares) * 100 FROM holdings h WHERE h.user_id = a.user_id), 0))::bigint
-                FROM accounts a WHERE a.user_id = \(user)
-                """,
-                logger: TestServices.logger
-            )
-            for try await value in rows.decode(Int64.self) { return value }
-            return -1
-        }
+        let total = try await fixture.int64(
+            """
+            SELECT (a.cash + a.reserved_cash + COALESCE((SELECT sum(shares + reserved_shares) * 100 FROM holdings h WHERE h.user_id = a.user_id), 0))::bigint
+            FROM accounts a WHERE a.user_id = \(user)
+            """
+        )
         #expect(total == 1000_00 + Int64(2 * workersPerInstance * rounds) * 1_00)
         try await fixture.checkLedgerMatchesBalances()
     }

@@ -138,8 +138,28 @@ struct TradingServerFixture: Sendable {
         try await TestServices.withPostgres(database: database, body)
     }
 
+    /// The one bigint a query returns (a count, a sum), or -1 when it returns no row.
+    func int64(_ query: PostgresQuery) async throws -> Int64 {
+        try await withPostgres { postgres in
+            for try await value in try await postgres.query(query, logger: TestServices.logger).decode(Int64.self) { return value }
+            return -1
+        }
+    }
+
+    /// Every account's cash, in cents.
+    func cashByUser() async throws -> [String: Int64] {
+        try await withPostgres { postgres in
+            var cash: [String: Int64] = [:]
+            for try await (user, cents) in try await postgres.query("SELECT user_id, cash FROM accounts", logger: TestServices.logger).decode((String, Int64).self) {
+                cash[user] = cents
+            }
+            return cash
+        }
+    }
+
     /// Checks the ledger against the balances for every account: each balance column is the
-    /// sum of its deltas, and nothing is negative.
+    /// sum of its deltas, nothing is negative, and the reserves are exactly what the pending
+    /// orders and triggers hold.
     func checkLedgerMatchesBalances(sourceLocation: SourceLocation = #_sourceLocation) async throws {
         let mismatches = try await withPostgres { client in
             let rows = try await client.query(
@@ -153,6 +173,10 @@ struct TradingServerFixture: Sendable {
                   USING (user_id, symbol)
                 WHERE h.shares <> COALESCE(l.s, 0) OR h.reserved_shares <> COALESCE(l.rs, 0) OR h.shares < 0 OR h.reserved_shares < 0
                 UNION ALL
+                SELECT h.user_id || '/' || h.symbol || ' reserved shares' FROM holdings h
+                WHERE h.reserved_shares <> COALESCE((SELECT sum(shares) FROM pending_orders p WHERE p.user_id = h.user_id AND p.symbol = h.symbol AND p.side = 'sell'), 0)
+                                         + COALESCE((SELECT sum(reserved_shares) FROM triggers t WHERE t.user_id = h.user_id AND t.symbol = h.symbol AND t.side = 'sell'), 0)
+                UNION ALL
                 SELECT a.user_id || ' reserved cash' FROM accounts a
                 WHERE a.reserved_cash <> COALESCE((SELECT sum(amount) FROM pending_orders p WHERE p.user_id = a.user_id AND p.side = 'buy'), 0)
                                       + COALESCE((SELECT sum(amount) FROM triggers t WHERE t.user_id = a.user_id AND t.side = 'buy'), 0)
@@ -165,6 +189,16 @@ struct TradingServerFixture: Sendable {
         }
         #expect(mismatches.isEmpty, "ledger and balances disagree for \(mismatches)", sourceLocation: sourceLocation)
     }
+}
+
+/// Polls `condition` until it holds or `limit` has passed; whether it held.
+func eventually(within limit: Duration, every interval: Duration = .milliseconds(25), _ condition: () async throws -> Bool) async throws -> Bool {
+    let deadline = ContinuousClock.now + limit
+    while ContinuousClock.now < deadline {
+        if try await condition() { return true }
+        try await Task.sleep(for: interval)
+    }
+    return try await condition()
 }
 
 /// A JSON client for the command routes.

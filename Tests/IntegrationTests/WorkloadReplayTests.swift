@@ -13,7 +13,7 @@ import Testing
 
     @Test(
         .enabled(if: available, "../shared/course/workloads is absent: the course workload files are not beside the repo"),
-        arguments: ["1userWorkLoad", "10User_testWorkLoad"]
+        arguments: ["1userWorkLoad", "10User_testWorkLoad", "100User_testWorkLoad"]
     )
     func replay(file: String) async throws {
         let lines = try Self.lines(of: file)
@@ -30,15 +30,13 @@ import Testing
             Issue.record("line \(number) got \(reply.body.prefix(200))")
         }
         try await fixture.checkLedgerMatchesBalances()
+        let fills = try await fixture.int64("SELECT count(*) FROM ledger WHERE kind LIKE '%_trigger_fill'")
+        print("\(file): \(commands.count) commands replayed, \(fills) triggers fired")
 
         if file == "10User_testWorkLoad" {
             let negativeAdd = try #require(replies[9962])
             #expect(negativeAdd.errorCode == "invalid_amount")
-            let touched = try await fixture.withPostgres { postgres in
-                let rows = try await postgres.query("SELECT count(*) FROM ledger WHERE transaction_num = 9962", logger: TestServices.logger)
-                for try await count in rows.decode(Int64.self) { return count }
-                return -1
-            }
+            let touched = try await fixture.int64("SELECT count(*) FROM ledger WHERE transaction_num = 9962")
             #expect(touched == 0, "the rejected negative ADD must change nothing")
         }
     }
