@@ -52,14 +52,16 @@ public func buildApplication(
     var app = Application(
         router: router,
         configuration: .init(address: .hostname(configuration.httpHost, port: configuration.httpPort), serverName: configuration.serverName),
+        // Started in this order and stopped in reverse: the relay stops after every service that
+        // writes audit events, so its last drain hands all of them over, and Postgres stops last.
         services: [
             postgres,
+            migrated.holding(AuditRelay(store: store, publisher: publisher, idleMillis: configuration.relayIntervalMillis, logger: logger)),
             migrated.holding(PendingOrderSweeper(store: store, accounts: accounts, intervalMillis: configuration.sweepIntervalMillis, logger: logger)),
             migrated.holding(TriggerEngine(
                 store: store, quotes: quotes, accounts: accounts, freshQuotes: freshQuotes,
                 intervalMillis: configuration.triggerIntervalMillis, logger: logger
             )),
-            migrated.holding(AuditRelay(store: store, publisher: publisher, idleMillis: configuration.relayIntervalMillis, logger: logger)),
         ],
         logger: logger
     )
