@@ -1,5 +1,6 @@
 import AMQPClient
 import Configuration
+import Logging
 import PostgresNIO
 import ServiceSupport
 
@@ -26,6 +27,7 @@ public struct AuditConfiguration: Sendable {
     /// The bearer token that makes a caller the supervisor (AUDIT_SUPERVISOR_TOKEN); without
     /// one, every caller may dump the whole log (a development set-up).
     public var supervisorToken: String?
+    public var logLevel: Logger.Level
 
     public init(reader config: ConfigReader) throws {
         serverName = config.string(forKey: "server.name", default: "audit1")
@@ -40,6 +42,7 @@ public struct AuditConfiguration: Sendable {
         dumpDirectory = config.string(forKey: "audit.dump.directory", default: "out/dumps")
         barrierTimeoutMillis = config.int(forKey: "audit.barrier.timeout.ms", default: 60_000)
         supervisorToken = config.string(forKey: "audit.supervisor.token", isSecret: true).flatMap { $0.isEmpty ? nil : $0 }
+        logLevel = Logger.Level(reader: config)
         guard (1...65_535).contains(prefetch) else {
             throw ConfigurationError("AUDIT_PREFETCH must be 1-65535, not \(prefetch)")
         }

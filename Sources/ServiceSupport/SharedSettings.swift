@@ -9,6 +9,13 @@ public struct ConfigurationError: Error, CustomStringConvertible {
     public init(_ description: String) { self.description = description }
 }
 
+extension Logger.Level {
+    /// LOG_LEVEL: `trace` ... `critical`; anything else is `info`.
+    public init(reader config: ConfigReader) {
+        self = config.string(forKey: "log.level").flatMap(Logger.Level.init(rawValue:)) ?? .info
+    }
+}
+
 extension PostgresClient.Configuration {
     /// POSTGRES_HOST, POSTGRES_PORT, POSTGRES_USER, POSTGRES_PASSWORD, POSTGRES_CONNECTIONS and
     /// the database given (each server names its own).

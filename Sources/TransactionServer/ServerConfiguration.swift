@@ -1,6 +1,7 @@
 import AMQPClient
 import Configuration
 import DayTraderCore
+import Logging
 import PostgresNIO
 import ServiceSupport
 
@@ -34,6 +35,7 @@ public struct ServerConfiguration: Sendable {
     /// current quotes (a new quote is fetched only when the last one's lifetime is over).
     public var triggerIntervalMillis: Int
     public var limits: CommandLimits
+    public var logLevel: Logger.Level
 
     public init(reader config: ConfigReader) throws {
         serverName = config.string(forKey: "server.name", default: "ts1")
@@ -52,6 +54,7 @@ public struct ServerConfiguration: Sendable {
         quoteLifetimeMillis = Int64(config.int(forKey: "quote.lifetime.ms", default: Int(TradingRules.orderLifetimeMillis)))
         sweepIntervalMillis = config.int(forKey: "sweep.interval.ms", default: 250)
         triggerIntervalMillis = config.int(forKey: "trigger.interval.ms", default: 1_000)
+        logLevel = Logger.Level(reader: config)
         let maximumAmount = config.string(forKey: "limits.maximum.amount", default: CommandLimits().maximumAmount.description)
         do {
             limits = CommandLimits(maximumAmount: try Money(parsing: maximumAmount))

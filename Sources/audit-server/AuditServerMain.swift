@@ -9,10 +9,9 @@ import Prometheus
 @main
 struct AuditServerMain {
     static func main() async throws {
-        let reader = ConfigReader(provider: EnvironmentVariablesProvider())
-        let configuration = try AuditConfiguration(reader: reader)
+        let configuration = try AuditConfiguration(reader: ConfigReader(provider: EnvironmentVariablesProvider()))
         var logger = Logger(label: configuration.serverName)
-        logger.logLevel = reader.string(forKey: "log.level").flatMap(Logger.Level.init(rawValue:)) ?? .info
+        logger.logLevel = configuration.logLevel
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
         let app = buildAuditApplication(configuration: configuration, metrics: registry, logger: logger)

@@ -9,10 +9,9 @@ import TransactionServer
 @main
 struct TransactionServerMain {
     static func main() async throws {
-        let reader = ConfigReader(provider: EnvironmentVariablesProvider())
-        let configuration = try ServerConfiguration(reader: reader)
+        let configuration = try ServerConfiguration(reader: ConfigReader(provider: EnvironmentVariablesProvider()))
         var logger = Logger(label: configuration.serverName)
-        logger.logLevel = reader.string(forKey: "log.level").flatMap(Logger.Level.init(rawValue:)) ?? .info
+        logger.logLevel = configuration.logLevel
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
         let app = buildApplication(configuration: configuration, metrics: registry, logger: logger)
