@@ -1,13 +1,19 @@
 # DayTrader: the two commands of the README, and their parts.
 #   make test   installs what is missing, starts private PostgreSQL, Redis and RabbitMQ, runs every test
 #   make bench  benchmarks (release build): the audit server's ingest rate and its memory while dumping
-#   make demo   the whole stack and a replayed workload (arrives with the stack issue)
+#   make demo   the whole stack up, a workload replayed through HAProxy, log.xml written and
+#               validated, the report printed, the stack stopped (KEEP=1 leaves it up;
+#               WORKLOAD=path replays another file)
+#   make up / make down / make status   the whole stack on this machine (scripts/stack.sh)
 
 SHELL := /bin/bash
 TEST_RUN_DIR ?= $(CURDIR)/run/test
 SWIFT_BUILD_FLAGS ?=
 
-.PHONY: test deps build services-up services-down demo clean bench
+.PHONY: test deps build release services-up services-down up down status demo clean bench
+STACK_RUN_DIR ?= $(CURDIR)/run/stack
+WORKLOAD ?= workloads/50User_synthetic
+KEEP ?= 0
 
 ## Debian packages the build and the tests need; installed only when missing.
 deps:
@@ -38,10 +44,23 @@ services-down:
 bench: deps
 	scripts/bench-audit.sh $(EVENTS)
 
-demo:
-	@echo "make demo brings up the whole stack; it arrives with the stack issue (#5)."
-	@echo "Until then: make test runs the trading core against real PostgreSQL and Redis."
-	@exit 1
+## Release build of every executable (the stack and the workload generator run these).
+release: deps
+	swift build -c release
+
+up: release
+	@BIN_DIR=$$(swift build -c release --show-bin-path) scripts/stack.sh up $(STACK_RUN_DIR)
+
+down:
+	@scripts/stack.sh down $(STACK_RUN_DIR)
+
+status:
+	@scripts/stack.sh status $(STACK_RUN_DIR)
+
+## The main job: stack up, WORKLOAD replayed, out/log.xml written and validated, report printed.
+demo: release
+	@BIN_DIR=$$(swift build -c release --show-bin-path) WORKLOAD="$(WORKLOAD)" KEEP="$(KEEP)" \
+		RUN_DIR="$(STACK_RUN_DIR)" scripts/demo.sh
 
 clean:
 	rm -rf .build run out
