@@ -20,6 +20,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-configuration.git", from: "1.4.0"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "5.0.1"),
     ],
     targets: [
         // MARK: C libraries from Debian packages
@@ -184,6 +185,14 @@ let package = Package(
         .testTarget(
             name: "LegacyQuoteTests",
             dependencies: ["LegacyQuote", "DayTraderCore", .product(name: "Logging", package: "swift-log")]
+        ),
+        .testTarget(
+            name: "DeploymentTests",
+            dependencies: [
+                "TransactionServer", "AuditServer",
+                .product(name: "Configuration", package: "swift-configuration"),
+                .product(name: "Yams", package: "Yams"),
+            ]
         ),
         .testTarget(
             name: "IntegrationTests",
