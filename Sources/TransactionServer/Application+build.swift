@@ -38,8 +38,8 @@ public func buildApplication(
         keyPrefix: configuration.redisKeyPrefix, logger: logger
     )
     let accounts = AccountCache(redis: redis, keyPrefix: configuration.redisKeyPrefix, logger: logger)
-    let freshQuotes = FreshQuotes()
-    let service = CommandService(store: store, quotes: quotes, accounts: accounts, limits: configuration.limits, freshQuotes: freshQuotes)
+    let triggers = TriggerFirer(store: store, accounts: accounts, logger: logger)
+    let service = CommandService(store: store, quotes: quotes, accounts: accounts, limits: configuration.limits, triggers: triggers)
 
     let router = Router()
     router.add(middleware: MetricsMiddleware())
@@ -58,10 +58,7 @@ public func buildApplication(
             postgres,
             migrated.holding(AuditRelay(store: store, publisher: publisher, idleMillis: configuration.relayIntervalMillis, logger: logger)),
             migrated.holding(PendingOrderSweeper(store: store, accounts: accounts, intervalMillis: configuration.sweepIntervalMillis, logger: logger)),
-            migrated.holding(TriggerEngine(
-                store: store, quotes: quotes, accounts: accounts, freshQuotes: freshQuotes,
-                intervalMillis: configuration.triggerIntervalMillis, logger: logger
-            )),
+            migrated.holding(TriggerEngine(store: store, quotes: quotes, firer: triggers, intervalMillis: configuration.triggerIntervalMillis, logger: logger)),
         ],
         logger: logger
     )

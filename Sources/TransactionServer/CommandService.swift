@@ -9,15 +9,15 @@ public struct CommandService: Sendable {
     let quotes: QuoteService
     let accounts: AccountCache
     let limits: CommandLimits
-    /// Where a command's new quote goes, so the stock's triggers are checked at once.
-    let freshQuotes: FreshQuotes
+    /// Fires the triggers a command's new price or new trigger makes hold.
+    let triggers: TriggerFirer
 
-    public init(store: TradingStore, quotes: QuoteService, accounts: AccountCache, limits: CommandLimits, freshQuotes: FreshQuotes) {
+    public init(store: TradingStore, quotes: QuoteService, accounts: AccountCache, limits: CommandLimits, triggers: TriggerFirer) {
         self.store = store
         self.quotes = quotes
         self.accounts = accounts
         self.limits = limits
-        self.freshQuotes = freshQuotes
+        self.triggers = triggers
     }
 
     /// The answer to a command: a reply, or for DISPLAY_SUMMARY the summary document.
@@ -43,9 +43,6 @@ public struct CommandService: Sendable {
                 return .reply(try await refuse(request, rejection, transactionNum: transactionNum))
             }
             let quote = await quotes.quote(symbol, for: user)
-            if case .success(let fetched) = quote, !fetched.cached {
-                freshQuotes.announce(symbol, price: fetched.price)
-            }
             // Not recorded under the idempotency key: the same request may succeed later. Each
             // attempt is logged, as the auditor should see every answer the system gave.
             if case .failure(let rejection) = quote {
@@ -65,7 +62,27 @@ public struct CommandService: Sendable {
             throw error
         }
         await accounts.endWrite(user, snapshot: execution.snapshot)
+        await fireTriggers(madeToHoldBy: valid, submission.quote, reply: execution.reply)
         return .reply(execution.reply)
+    }
+
+    /// Before the reply, fires what the command made hold: the stock's triggers on a price the
+    /// command fetched from the quote server, or a trigger just set whose stock's current quote
+    /// already satisfies it. So a command's effects on triggers are done when it is answered,
+    /// and only a quote's expiry (the engine's rounds) fires triggers later.
+    private func fireTriggers(madeToHoldBy command: Command, _ quote: Result<QuoteInfo, Rejection>?, reply: CommandReply) async {
+        switch command {
+        case .quote(_, let symbol), .buy(_, let symbol, _), .sell(_, let symbol, _):
+            if case .success(let fetched)? = quote, !fetched.cached {
+                await triggers.fireTriggers(at: [symbol: fetched.price])
+            }
+        case .setBuyTrigger(_, let symbol, _), .setSellTrigger(_, let symbol, _):
+            if reply.error == nil, let price = await quotes.currentPrice(of: symbol) {
+                await triggers.fireTriggers(at: [symbol: price])
+            }
+        default:
+            break
+        }
     }
 
     /// The commands that need the current price.

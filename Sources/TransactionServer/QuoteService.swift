@@ -66,6 +66,15 @@ public actor QuoteService {
         return outcome
     }
 
+    /// The price anyone may use now, from this instance's or the shared cache; never a hit.
+    public func currentPrice(of symbol: StockSymbol) async -> Money? {
+        if let quote = local[symbol], quote.expiresAt > clock.now().unixMillis {
+            return quote.price
+        }
+        let shared = try? await readShared("\(keyPrefix)quote:\(symbol.rawValue)")
+        return shared?.price
+    }
+
     /// `joined` callers share another caller's fetch, so for them it is never a hit.
     private func result(of task: Task<Fetched, any Error>, _ symbol: StockSymbol, joined: Bool) async -> Result<QuoteInfo, Rejection> {
         do {

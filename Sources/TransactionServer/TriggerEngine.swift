@@ -3,23 +3,49 @@ import Logging
 import ServiceLifecycle
 import TradingStore
 
-/// Prices just fetched from the quote server for a user's command, handed to the trigger
-/// engine so that the stock's triggers are checked at once rather than on the next round.
-public struct FreshQuotes: Sendable {
-    fileprivate let stream: AsyncStream<(StockSymbol, Money)>
-    private let continuation: AsyncStream<(StockSymbol, Money)>.Continuation
+/// Fires every trigger that holds at given prices, each in its own transaction: for the engine's
+/// rounds, and for the commands that bring a new price (a quote server hit) or a new trigger.
+public struct TriggerFirer: Sendable {
+    let store: TradingStore
+    let accounts: AccountCache
+    let logger: Logger
+    /// Firings in flight at once: few enough to leave the Postgres pool to the commands.
+    static let concurrency = 8
 
-    public init() {
-        // A burst beyond the buffer loses only the early look: the next round sees every stock.
-        (stream, continuation) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1_024))
+    public init(store: TradingStore, accounts: AccountCache, logger: Logger) {
+        self.store = store
+        self.accounts = accounts
+        self.logger = logger
     }
 
-    func announce(_ symbol: StockSymbol, price: Money) {
-        continuation.yield((symbol, price))
+    /// Returns once every trigger that held has fired, or was found busy (a command or another
+    /// instance held its account; the next round tries again).
+    func fireTriggers(at prices: [StockSymbol: Money]) async {
+        guard !prices.isEmpty else { return }
+        let holding: [TradingStore.TriggerKey]
+        do {
+            holding = try await store.triggersThatHold(at: prices)
+        } catch {
+            logger.warning("could not look for triggers to fire; will retry", metadata: ["error": "\(error)"])
+            return
+        }
+        _ = await holding.concurrentMap(maxConcurrent: Self.concurrency) { key in
+            await fire(key, at: prices[key.symbol]!)
+        }
     }
 
-    fileprivate func finish() {
-        continuation.finish()
+    private func fire(_ key: TradingStore.TriggerKey, at price: Money) async {
+        await accounts.beginWrite(key.user)
+        var snapshot: AccountSnapshot?
+        do {
+            if case .fired(let committed) = try await store.fireTrigger(key, at: price) {
+                snapshot = committed
+                logger.info("trigger fired", metadata: ["trigger": "\(key)", "price": "\(price)"])
+            }
+        } catch {
+            logger.warning("trigger could not fire; will retry", metadata: ["trigger": "\(key)", "error": "\(error)"])
+        }
+        await accounts.endWrite(key.user, snapshot: snapshot)
     }
 }
 
@@ -27,43 +53,25 @@ public struct FreshQuotes: Sendable {
 ///
 /// Every `intervalMillis` it lists the stocks with active triggers, takes each one's current
 /// price from the `QuoteService` (the shared cache, so a stock costs at most one hit per quote
-/// lifetime however many instances run this), and fires every trigger that holds at that price,
-/// each in its own transaction. A price a user's command fetched is checked at once as well.
-/// Every instance runs an engine; `TradingStore.fireTrigger` makes each trigger fire once.
+/// lifetime however many instances run this), and fires every trigger that holds at that price.
+/// (A command that fetches a new price or sets a trigger fires what holds itself, before its
+/// reply: see `CommandService`.) Every instance runs an engine; `TradingStore.fireTrigger`
+/// makes each trigger fire once.
 struct TriggerEngine: Service {
     let store: TradingStore
     let quotes: QuoteService
-    let accounts: AccountCache
-    let freshQuotes: FreshQuotes
+    let firer: TriggerFirer
     let intervalMillis: Int
     let logger: Logger
-    /// Quote fetches and firings in flight at once: enough to hide the quote server's
-    /// latency, few enough to leave the Postgres pool to the commands.
-    static let concurrency = 8
 
     func run() async throws {
-        await withGracefulShutdownHandler {
-            await withTaskGroup(of: Void.self) { group in
-                group.addTask { await runRounds() }
-                group.addTask {
-                    for await (symbol, price) in freshQuotes.stream {
-                        await fireTriggers(at: [symbol: price])
-                    }
-                }
-            }
-        } onGracefulShutdown: {
-            freshQuotes.finish()
-        }
-    }
-
-    private func runRounds() async {
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             do {
                 let stocks = try await store.watchedStocks()
-                let prices = await stocks.concurrentMap(maxConcurrent: Self.concurrency) { stock in
+                let prices = await stocks.concurrentMap(maxConcurrent: TriggerFirer.concurrency) { stock in
                     (stock.symbol, await price(of: stock))
                 }
-                await fireTriggers(at: Dictionary(uniqueKeysWithValues: prices.compactMap { symbol, price in price.map { (symbol, $0) } }))
+                await firer.fireTriggers(at: Dictionary(uniqueKeysWithValues: prices.compactMap { symbol, price in price.map { (symbol, $0) } }))
             } catch {
                 logger.warning("trigger round failed; will retry", metadata: ["error": "\(error)"])
             }
@@ -90,34 +98,6 @@ struct TriggerEngine: Service {
             logger.warning("no quote for a stock with triggers; will retry", metadata: ["symbol": "\(stock.symbol)", "error": "\(rejection)"])
             return nil
         }
-    }
-
-    private func fireTriggers(at prices: [StockSymbol: Money]) async {
-        let holding: [TradingStore.TriggerKey]
-        do {
-            holding = try await store.triggersThatHold(at: prices)
-        } catch {
-            logger.warning("could not look for triggers to fire; will retry", metadata: ["error": "\(error)"])
-            return
-        }
-        _ = await holding.concurrentMap(maxConcurrent: Self.concurrency) { key in
-            await fire(key, at: prices[key.symbol]!)
-        }
-    }
-
-    private func fire(_ key: TradingStore.TriggerKey, at price: Money) async {
-        await accounts.beginWrite(key.user)
-        var snapshot: AccountSnapshot?
-        do {
-            // Busy: a command or another instance holds the account; the next round retries.
-            if case .fired(let committed) = try await store.fireTrigger(key, at: price) {
-                snapshot = committed
-                logger.info("trigger fired", metadata: ["trigger": "\(key)", "price": "\(price)"])
-            }
-        } catch {
-            logger.warning("trigger could not fire; will retry", metadata: ["trigger": "\(key)", "error": "\(error)"])
-        }
-        await accounts.endWrite(key.user, snapshot: snapshot)
     }
 }
 

@@ -143,8 +143,8 @@ import Testing
         try await fixture.checkLedgerMatchesBalances()
     }
 
-    @Test func aQuoteFetchedForACommandFiresTheStocksTriggersAtOnce() async throws {
-        // Rounds far apart and a long lifetime: only the command's fresh quote can fire the trigger.
+    @Test func aQuoteFetchedForACommandFiresTheStocksTriggersBeforeItsReply() async throws {
+        // Rounds far apart and a long lifetime: only the commands can fire the triggers.
         let fixture = try await TradingServerFixture.make(settings: ["trigger.interval.ms": 3_600_000])
         let symbol = StockSymbol.unchecked("TQC")
         fixture.emulator.setPrice(Money(cents: 5_00), for: symbol)
@@ -154,15 +154,32 @@ import Testing
             try await client.send("add", ["user": owner, "amount": "100.00"])
             try await client.send("set-buy-amount", ["user": owner, "symbol": "TQC", "amount": "50.00"])
             try await client.send("set-buy-trigger", ["user": owner, "symbol": "TQC", "amount": "6.00"])
-            #expect(fixture.emulator.hitCount(for: symbol) == 0)
+            #expect(fixture.emulator.hitCount(for: symbol) == 0, "setting a trigger fetches no quote")
             try await client.send("add", ["user": other, "amount": "1.00"])
             #expect(try await client.send("quote", ["user": other, "symbol": "TQC"])["price"] == "5.00")
-            let fired = try await eventually(within: .seconds(5)) {
-                try await fixture.int64("SELECT count(*) FROM triggers") == 0
-            }
-            #expect(fired, "the other user's QUOTE fetched 5.00, which holds for the trigger")
+            // The other user's QUOTE fetched 5.00, which holds for the trigger: it fired before that reply.
+            #expect(try await fixture.int64("SELECT count(*) FROM triggers") == 0)
             #expect(try await client.send("display-summary", ["user": owner])["cash"] == "50.00", "10 shares for 50.00, nothing back")
             #expect(fixture.emulator.hitCount(for: symbol) == 1)
+        }
+        try await fixture.checkLedgerMatchesBalances()
+    }
+
+    @Test func aTriggerSetWhileTheCurrentQuoteHoldsFiresBeforeItsReply() async throws {
+        let fixture = try await TradingServerFixture.make(settings: ["trigger.interval.ms": 3_600_000])
+        let symbol = StockSymbol.unchecked("TSH")
+        fixture.emulator.setPrice(Money(cents: 5_00), for: symbol)
+        let user = Unique.user()
+        try await fixture.withServer { client in
+            try await client.send("add", ["user": user, "amount": "100.00"])
+            try await client.send("quote", ["user": user, "symbol": "TSH"])
+            try await client.send("set-buy-amount", ["user": user, "symbol": "TSH", "amount": "52.00"])
+            #expect(try await client.send("set-buy-trigger", ["user": user, "symbol": "TSH", "amount": "6.00"]).isOK)
+            // The current quote (5.00) holds: floor(52.00 / 5.00) = 10 shares for 50.00, 2.00 back.
+            let summary = try await client.send("display-summary", ["user": user])
+            #expect(summary["cash"] == "50.00")
+            #expect((summary.json["holdings"] as? [[String: Any]])?.first?["shares"] as? Int == 10)
+            #expect(fixture.emulator.hitCount(for: symbol) == 1, "the trigger used the cached quote")
         }
         try await fixture.checkLedgerMatchesBalances()
     }
