@@ -52,11 +52,18 @@ port_is_free() {
     ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
 }
 
+# Whether the process runs (a zombie, killed but not reaped by an init that does not reap, does not).
+alive() {
+    local state
+    state=$(ps -o stat= -p "$1" 2>/dev/null) || return 1
+    [ "${state:0:1}" != Z ]
+}
+
 # The pid in NAME's pid file, if that process is alive.
 pid_of() {
     local pid
     pid=$(cat "$run_dir/$1/pid" 2>/dev/null) || return 1
-    [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && echo "$pid"
+    [ -n "$pid" ] && alive "$pid" && echo "$pid"
 }
 
 # Starts a program in a session of its own, logging to NAME/log, and records its pid.
@@ -99,8 +106,8 @@ stop() {
     local name=$1 pid
     pid=$(pid_of "$name") || { rm -f "$run_dir/$name/pid"; return 0; }
     kill "$pid" 2>/dev/null || true
-    for _ in $(seq 300); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    if kill -0 "$pid" 2>/dev/null; then
+    for _ in $(seq 300); do alive "$pid" || break; sleep 0.1; done
+    if alive "$pid"; then
         echo "$name: did not stop within 30 s; killing it" >&2
         kill -9 "$pid" 2>/dev/null || true
     fi
