@@ -1,0 +1,138 @@
+import ChildProcess
+import DayTraderCore
+import Foundation
+import PostgresNIO
+import Testing
+
+/// The deployed system end to end: scripts/stack.sh brings up PostgreSQL, Redis, RabbitMQ, the
+/// quote emulator, the audit server, two transaction servers and HAProxy; the workload
+/// generator replays 10User_testWorkLoad through HAProxy, dumps the log and writes every
+/// user's summary. Once as is, once with a transaction server killed (-9) in the middle.
+@Suite struct StackEndToEndTests {
+    enum Disruption: String, CaseIterable, CustomTestStringConvertible {
+        case none, serverKilled
+        var testDescription: String { rawValue }
+    }
+
+    @Test(
+        .enabled(if: WorkloadReplayTests.available, "../shared/course is absent: the course workload files and schema are not beside the repo"),
+        arguments: Disruption.allCases
+    )
+    func tenUsersThroughHAProxy(disruption: Disruption) async throws {
+        let workload = WorkloadReplayTests.workloads.appendingPathComponent("10User_testWorkLoad").path
+        let lines = try WorkloadReplayTests.lines(of: "10User_testWorkLoad")
+        let stack = try Stack()
+        try await stack.up()
+        let outcome: Result<Int32, any Error>
+        do {
+            outcome = .success(try await replay(workload, on: stack, disruption: disruption))
+        } catch {
+            outcome = .failure(error)
+        }
+        await stack.down()
+        let status = try outcome.get()
+
+        #expect(status == 0, "the workload generator failed; its output is in \(stack.directory)/generator.log")
+        let report = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(stack.directory)/report.json"))) as? [String: Any]
+        #expect(report?["failedLines"] as? Int == 0, "no line may be lost: \(String(describing: report))")
+
+        let log = "\(stack.directory)/log.xml"
+        if FileManager.default.fileExists(atPath: AuditPipelineTests.courseSchema) {
+            #expect(schemaProblems(log, schema: AuditPipelineTests.courseSchema) == nil)
+        }
+        #expect(schemaProblems(log, schema: AuditPipelineTests.projectSchema) == nil)
+        let parsed = try ParsedLog(path: log)
+        let userCommands = parsed.events.filter { $0.kind == "userCommand" }.map(\.transactionNum)
+        #expect(userCommands.count == lines.count, "one userCommand per line, retries and all")
+        #expect(Set(userCommands) == Set(lines.map(\.lineNumber)))
+
+        // Every user's final cash, as the system reports it, is the log's adds minus removes.
+        let summaries = try FileManager.default.contentsOfDirectory(atPath: "\(stack.directory)/summaries")
+        var cash: [String: Int64] = [:]
+        for file in summaries where file.hasSuffix(".json") {
+            let summary = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(stack.directory)/summaries/\(file)"))) as? [String: Any]
+            cash[String(file.dropLast(5))] = try Money(parsing: summary?["cash"] as? String ?? "").cents
+        }
+        #expect(cash.count == 10)
+        #expect(parsed.cashByUser == cash)
+        try? FileManager.default.removeItem(atPath: stack.directory)
+    }
+
+    /// Runs the generator; with `.serverKilled`, kills ts1 once 3,000 lines are answered.
+    private func replay(_ workload: String, on stack: Stack, disruption: Disruption) async throws -> Int32 {
+        let generator = try ChildProcess.spawn("/bin/sh", ["-c", """
+            exec '\(AuditServerProcess.binaryDirectory)/workload-generator' run '\(workload)' --url http://127.0.0.1:\(stack.frontPort) \
+              --output '\(stack.directory)/log.xml' --json '\(stack.directory)/report.json' --summaries '\(stack.directory)/summaries' \
+              >'\(stack.directory)/generator.log' 2>&1
+            """])
+        if disruption == .serverKilled {
+            try await stack.waitForAnsweredLines(3_000)
+            let pid = try String(contentsOfFile: "\(stack.directory)/ts1/pid", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+            #expect(kill(pid_t(pid) ?? 0, SIGKILL) == 0, "ts1 (pid \(pid)) could not be killed")
+        }
+        return await Task.detached { ChildProcess.wait(for: generator) }.value
+    }
+}
+
+/// One whole stack of the test's own: free ports, its own run directory.
+struct Stack {
+    let directory = AuditServerProcess.repositoryRoot.appendingPathComponent("run/test/stack-\(UUID().uuidString.prefix(8))").path
+    let frontPort: Int
+    let settings: [String: String]
+
+    init() throws {
+        frontPort = try freePort()
+        let firstServer = try freePort(alsoFree: 1)
+        settings = [
+            "SERVERS": "2",
+            "FRONT_PORT": "\(frontPort)",
+            "STATS_PORT": "\(try freePort())",
+            "SERVER_BASE_PORT": "\(firstServer - 1)",
+            "AUDIT_PORT": "\(try freePort())",
+            "QUOTE_PORT": "\(try freePort())",
+            "PG_PORT": "\(try freePort())",
+            "REDIS_PORT": "\(try freePort())",
+            "RABBITMQ_PORT": "\(try freePort(alsoFree: 5))",
+            "PG_FAST": "1",
+            "BIN_DIR": AuditServerProcess.binaryDirectory,
+            "LOG_LEVEL": "warning",
+            // No quote expires during the run, so no trigger fires after the last command (each
+            // command fires what it makes hold before its reply): the dump and the summaries that
+            // follow it see the same state.
+            "QUOTE_LIFETIME_MS": "3600000",
+        ]
+    }
+
+    private func script(_ action: String) -> String {
+        let variables = settings.sorted { $0.key < $1.key }.map { "\($0.key)='\($0.value)'" }.joined(separator: " ")
+        let script = AuditServerProcess.repositoryRoot.appendingPathComponent("scripts/stack.sh").path
+        return "\(variables) '\(script)' \(action) '\(directory)' >>'\(directory).log' 2>&1"
+    }
+
+    func up(sourceLocation: SourceLocation = #_sourceLocation) async throws {
+        try #require(await ChildProcess.runShell(script("up")) == 0, "the stack did not come up; see \(directory).log", sourceLocation: sourceLocation)
+    }
+
+    func down() async {
+        _ = await ChildProcess.runShell(script("down"))
+    }
+
+    /// Waits until the stack has stored the replies of `lines` keyed commands.
+    func waitForAnsweredLines(_ lines: Int64) async throws {
+        let postgres = PostgresClient(
+            configuration: .init(host: "127.0.0.1", port: Int(settings["PG_PORT"]!)!, username: "daytrader", password: nil, database: "daytrader", tls: .disable),
+            backgroundLogger: TestServices.logger
+        )
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await postgres.run() }
+            defer { group.cancelAll() }
+            let answered = try await eventually(within: .seconds(600), every: .milliseconds(100)) {
+                for try await count in try await postgres.query("SELECT count(*) FROM processed_requests", logger: TestServices.logger).decode(Int64.self) {
+                    return count >= lines
+                }
+                return false
+            }
+            try #require(answered, "the replay did not reach \(lines) lines")
+        }
+    }
+}
