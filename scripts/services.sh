@@ -24,15 +24,8 @@
 # `stop`; that is normal and harmless. Every stop is by the node's own pid file.
 set -euo pipefail
 
-# Close every descriptor inherited beyond stdin, stdout and stderr (bash's own script descriptor,
-# 255, is close-on-exec), so that no server started here keeps one open. Callers do leak them:
-# SwiftNIO's sockets are not close-on-exec, so a test process that runs this script hands it
-# its listening sockets, and a server holding one would go on accepting connections on that
-# port (and never answer them) after the test closed it.
-for fd in /proc/$$/fd/*; do
-    fd=${fd##*/}
-    case "$fd" in 0 | 1 | 2 | 255) ;; *) eval "exec $fd>&-" 2>/dev/null || true ;; esac
-done
+source "$(dirname "$0")/lib.sh"
+close_inherited_descriptors
 
 usage="usage: services.sh start|stop|env|start-rabbitmq|stop-rabbitmq RUN_DIR, or rabbitmqctl RUN_DIR ARGS..."
 action=${1:?$usage}
@@ -48,10 +41,6 @@ pg_bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
 
 as_postgres() {
     if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
-}
-
-port_is_free() {
-    ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
 }
 
 start_postgres() {

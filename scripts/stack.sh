@@ -23,11 +23,8 @@
 # AUDIT_SUPERVISOR_TOKEN, is passed through to them.
 set -euo pipefail
 
-# As in services.sh: no server started here may inherit the caller's descriptors.
-for fd in /proc/$$/fd/*; do
-    fd=${fd##*/}
-    case "$fd" in 0 | 1 | 2 | 255) ;; *) eval "exec $fd>&-" 2>/dev/null || true ;; esac
-done
+source "$(dirname "$0")/lib.sh"
+close_inherited_descriptors
 
 usage="usage: stack.sh up|down|status|env [RUN_DIR]"
 action=${1:?$usage}
@@ -46,10 +43,6 @@ case "$servers" in '' | *[!0-9]* | 0) echo "SERVERS must be a whole number of at
 
 bin_dir() {
     if [ -n "${BIN_DIR:-}" ]; then echo "$BIN_DIR"; else (cd "$repo" && swift build -c release --show-bin-path); fi
-}
-
-port_is_free() {
-    ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
 }
 
 # Whether the process runs (a zombie, killed but not reaped by an init that does not reap, does not).

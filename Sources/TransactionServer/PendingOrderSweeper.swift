@@ -13,7 +13,7 @@ struct PendingOrderSweeper: Service {
     let logger: Logger
 
     func run() async throws {
-        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+        await repeatUntilShutdown(pausingMillis: intervalMillis) {
             do {
                 for user in try await store.accountsWithExpiredOrders() {
                     await accounts.beginWrite(user)
@@ -29,10 +29,17 @@ struct PendingOrderSweeper: Service {
             } catch {
                 logger.warning("pending order sweep failed; will retry", metadata: ["error": "\(error)"])
             }
-            // Wakes early on shutdown, so stopping never waits out a long interval.
-            try? await cancelWhenGracefulShutdown {
-                try await Task.sleep(for: .milliseconds(intervalMillis))
-            }
+        }
+    }
+}
+
+/// Runs `round` again and again, pausing `pausingMillis` between rounds, until the service group
+/// shuts down. The pause wakes early on shutdown, so stopping never waits out a long interval.
+func repeatUntilShutdown(pausingMillis: Int, _ round: () async -> Void) async {
+    while !Task.isCancelled && !Task.isShuttingDownGracefully {
+        await round()
+        try? await cancelWhenGracefulShutdown {
+            try await Task.sleep(for: .milliseconds(pausingMillis))
         }
     }
 }

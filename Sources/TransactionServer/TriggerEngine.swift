@@ -65,7 +65,7 @@ struct TriggerEngine: Service {
     let logger: Logger
 
     func run() async throws {
-        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+        await repeatUntilShutdown(pausingMillis: intervalMillis) {
             do {
                 let stocks = try await store.watchedStocks()
                 let prices = await stocks.concurrentMap(maxConcurrent: TriggerFirer.concurrency) { stock in
@@ -74,10 +74,6 @@ struct TriggerEngine: Service {
                 await firer.fireTriggers(at: Dictionary(uniqueKeysWithValues: prices.compactMap { symbol, price in price.map { (symbol, $0) } }))
             } catch {
                 logger.warning("trigger round failed; will retry", metadata: ["error": "\(error)"])
-            }
-            // Wakes early on shutdown, so stopping never waits out a long interval.
-            try? await cancelWhenGracefulShutdown {
-                try await Task.sleep(for: .milliseconds(intervalMillis))
             }
         }
     }

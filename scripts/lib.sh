@@ -1,0 +1,18 @@
+# Shared by scripts/services.sh and scripts/stack.sh; sourced, not run.
+
+# Closes every descriptor inherited beyond stdin, stdout and stderr (bash's own script
+# descriptor, 255, is close-on-exec), so that no server started by the script keeps one open.
+# Callers do leak them: SwiftNIO's sockets are not close-on-exec, so a test process that runs a
+# script hands it its listening sockets, and a server holding one would go on accepting
+# connections on that port (and never answer them) after the test closed it.
+close_inherited_descriptors() {
+    local fd
+    for fd in /proc/$$/fd/*; do
+        fd=${fd##*/}
+        case "$fd" in 0 | 1 | 2 | 255) ;; *) eval "exec $fd>&-" 2>/dev/null || true ;; esac
+    done
+}
+
+port_is_free() {
+    ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
