@@ -214,7 +214,7 @@ let package = Package(
             name: "IntegrationTests",
             dependencies: [
                 "TransactionServer", "TradingStore", "RedisClient", "LegacyQuote", "DayTraderCore",
-                "AuditServer", "AMQPClient", "ServiceSupport", "ChildProcess",
+                "AuditServer", "AMQPClient", "ServiceSupport", "ChildProcess", "WorkloadGenerator",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
         ),
