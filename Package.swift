@@ -9,6 +9,7 @@ let package = Package(
         .executable(name: "quote-server", targets: ["quote-server"]),
         .executable(name: "audit-server", targets: ["audit-server"]),
         .executable(name: "audit-bench", targets: ["audit-bench"]),
+        .executable(name: "workload-generator", targets: ["workload-generator"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
@@ -20,6 +21,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-configuration.git", from: "1.4.0"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "5.0.1"),
     ],
     targets: [
@@ -131,6 +134,17 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // Replays a workload file against the stack, and writes synthetic ones.
+        .target(
+            name: "WorkloadGenerator",
+            dependencies: [
+                "DayTraderCore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "_NIOFileSystem", package: "swift-nio"),
+            ]
+        ),
 
         // MARK: Executables (thin mains)
         .executableTarget(
@@ -166,6 +180,13 @@ let package = Package(
             ]
         ),
         .executableTarget(
+            name: "workload-generator",
+            dependencies: [
+                "WorkloadGenerator",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(
             name: "quote-server",
             dependencies: [
                 "LegacyQuote",
@@ -187,6 +208,10 @@ let package = Package(
             dependencies: ["LegacyQuote", "DayTraderCore", .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(
+            name: "WorkloadGeneratorTests",
+            dependencies: ["WorkloadGenerator", "DayTraderCore", .product(name: "AsyncHTTPClient", package: "async-http-client")]
+        ),
+        .testTarget(
             name: "DeploymentTests",
             dependencies: [
                 "TransactionServer", "AuditServer",
@@ -198,7 +223,7 @@ let package = Package(
             name: "IntegrationTests",
             dependencies: [
                 "TransactionServer", "TradingStore", "RedisClient", "LegacyQuote", "DayTraderCore",
-                "AuditServer", "AMQPClient", "ServiceSupport", "ChildProcess",
+                "AuditServer", "AMQPClient", "ServiceSupport", "ChildProcess", "WorkloadGenerator",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
         ),

@@ -17,6 +17,12 @@ public enum CommandName: String, Sendable, CaseIterable, Codable {
     case dumplog = "DUMPLOG"
     case displaySummary = "DISPLAY_SUMMARY"
 
+    /// The command's HTTP route: `/api/` and the name in lower case with `-` for `_`
+    /// (`/api/add`, `/api/commit-buy`, `/api/display-summary`, ...).
+    public var httpPath: String {
+        "/api/" + String(rawValue.lowercased().map { $0 == "_" ? "-" : $0 })
+    }
+
     /// The fields a command takes, in the order the workload files write them.
     public var fields: [CommandField] {
         switch self {

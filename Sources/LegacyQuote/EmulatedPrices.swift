@@ -1,27 +1,5 @@
 import DayTraderCore
 
-/// A small, fast, seedable generator (SplitMix64), so that an emulator run can be replayed exactly.
-public struct SplitMix64: RandomNumberGenerator, Sendable {
-    private var state: UInt64
-
-    public init(seed: UInt64) {
-        state = seed
-    }
-
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        return Self.mix(state)
-    }
-
-    /// SplitMix64's finaliser: spreads every input bit over the whole output.
-    static func mix(_ value: UInt64) -> UInt64 {
-        var z = value
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 /// The emulator's prices and cryptokeys, a pure function of the seed, the symbol and the time.
 ///
 /// Swift's `Hasher` is randomised per process, so names are hashed with FNV-1a instead: the same

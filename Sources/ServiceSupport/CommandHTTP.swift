@@ -31,9 +31,9 @@ public enum CommandHTTP {
         return encoder
     }()
 
-    /// `/api/add`, `/api/commit-buy`, `/api/display-summary`, ...
+    /// The route of a command (``CommandName/httpPath``).
     public static func path(for name: CommandName) -> String {
-        "/api/" + name.rawValue.lowercased().replacingOccurrences(of: "_", with: "-")
+        name.httpPath
     }
 
     /// A request's body read: a command, or the 400 response that explains why it is not one.

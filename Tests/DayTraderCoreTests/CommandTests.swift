@@ -77,6 +77,14 @@ struct CommandNameTests {
         #expect(request[.filename] == "f")
         #expect(CommandRequest(name: "X")[.user] == nil)
     }
+
+    @Test("httpPath is /api/ and the name in lower case with - for _", arguments: [
+        (CommandName.add, "/api/add"), (.commitBuy, "/api/commit-buy"), (.setSellTrigger, "/api/set-sell-trigger"),
+        (.displaySummary, "/api/display-summary"), (.dumplog, "/api/dumplog"),
+    ])
+    func httpPath(name: CommandName, expected: String) {
+        #expect(name.httpPath == expected)
+    }
 }
 
 @Suite("Command(validating:) accepts every command")

@@ -118,7 +118,7 @@ struct MoneyFormattingTests {
 
     @Test("parse(format(m)) == m for many seeded random non-negative amounts")
     func roundTrip() throws {
-        var generator = SeededGenerator(seed: 468)
+        var generator = SplitMix64(seed: 468)
         var values: [Int64] = [0, 1, 9, 10, 99, 100, 101, 999, 1000, Int64.max, Int64.max - 1, Int64.max - 99]
         for _ in 0..<5000 { values.append(Int64.random(in: 0...Int64.max, using: &generator)) }
         for _ in 0..<5000 { values.append(Int64.random(in: 0...10_000_000, using: &generator)) }
@@ -134,7 +134,7 @@ struct MoneyFormattingTests {
 
     @Test("negative amounts format as '-' followed by the magnitude's text")
     func negativeIsSignedMagnitude() {
-        var generator = SeededGenerator(seed: 462)
+        var generator = SplitMix64(seed: 462)
         for _ in 0..<2000 {
             let value = Int64.random(in: 1...Int64.max, using: &generator)
             #expect(cents(-value).description == "-" + cents(value).description)
@@ -143,7 +143,7 @@ struct MoneyFormattingTests {
 
     @Test("writing dollars.cents yields exactly dollars * 100 + cents")
     func composedText() throws {
-        var generator = SeededGenerator(seed: 2020)
+        var generator = SplitMix64(seed: 2020)
         for _ in 0..<2000 {
             let whole = Int64.random(in: 0...92_233_720_368_547_757, using: &generator)
             let fraction = Int64.random(in: 0...99, using: &generator)
@@ -251,7 +251,7 @@ struct MoneyArithmeticTests {
 
     @Test("wholeShares: shares * price <= amount < (shares + 1) * price, for seeded random values")
     func wholeSharesProperty() {
-        var generator = SeededGenerator(seed: 7)
+        var generator = SplitMix64(seed: 7)
         for _ in 0..<5000 {
             let amount = Int64.random(in: 0...1_000_000_000_00, using: &generator)
             let price = Int64.random(in: 1...100_000_00, using: &generator)

@@ -99,7 +99,7 @@ struct FillTests {
 
     @Test("shares * price <= amount < (shares + 1) * price, for seeded random orders")
     func property() throws {
-        var generator = SeededGenerator(seed: 60_000)
+        var generator = SplitMix64(seed: 60_000)
         for _ in 0..<5000 {
             let price = cents(Int64.random(in: 1...5_000_00, using: &generator))
             let amount = cents(Int64.random(in: price.cents...1_000_000_00, using: &generator))
@@ -284,7 +284,7 @@ struct BuyTriggerFiringTests {
 
     @Test("cost + refund == reserve and refund < price, for seeded random triggers")
     func property() throws {
-        var generator = SeededGenerator(seed: 4620)
+        var generator = SplitMix64(seed: 4620)
         for _ in 0..<5000 {
             let trigger = cents(Int64.random(in: 1...1_000_00, using: &generator))
             let reserve = cents(Int64.random(in: trigger.cents...10_000_000_00, using: &generator))
@@ -358,7 +358,7 @@ struct SellTriggerFiringTests {
 
     @Test("sold + returned == reserved and proceeds == sold * price <= amount, for seeded random triggers")
     func property() throws {
-        var generator = SeededGenerator(seed: 4680)
+        var generator = SplitMix64(seed: 4680)
         for _ in 0..<5000 {
             let trigger = cents(Int64.random(in: 1...1_000_00, using: &generator))
             let amount = cents(Int64.random(in: trigger.cents...10_000_000_00, using: &generator))

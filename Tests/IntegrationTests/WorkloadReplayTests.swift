@@ -1,8 +1,10 @@
 import DayTraderCore
 import Foundation
+import NIOCore
 import PostgresNIO
 import Synchronization
 import Testing
+import WorkloadGenerator
 
 /// Replays the course's workload files (all but the final DUMPLOG) against a live server.
 @Suite struct WorkloadReplayTests {
@@ -58,7 +60,7 @@ import Testing
                     try await client.withConnection { connection in
                         var replies: [(Int, CommandClient.Reply)] = []
                         for line in userLines {
-                            replies.append((line.lineNumber, try await connection.send(Self.route(line), Self.fields(line))))
+                            replies.append((line.lineNumber, try await connection.send(try #require(WorkloadRequest(line: line, runID: "replay")))))
                             answered?.count.add(1, ordering: .relaxed)
                         }
                         return replies
@@ -70,17 +72,13 @@ import Testing
             }
         }
     }
+}
 
-    static func route(_ line: WorkloadLine) -> String {
-        line.request.name.lowercased().replacingOccurrences(of: "_", with: "-")
-    }
-
-    static func fields(_ line: WorkloadLine) -> [String: any Sendable] {
-        var fields: [String: any Sendable] = ["transactionNum": line.lineNumber, "idempotencyKey": "replay-\(line.lineNumber)"]
-        fields["user"] = line.request.user
-        fields["symbol"] = line.request.symbol
-        fields["amount"] = line.request.amount
-        return fields
+extension CommandClient {
+    /// Sends a workload line as the workload generator does: its route and its JSON body.
+    func send(_ request: WorkloadRequest) async throws -> Reply {
+        let (status, bytes) = try await transport(request.path, .post, ByteBuffer(bytes: request.body.json()))
+        return Reply(status: status, body: String(buffer: bytes))
     }
 }
 

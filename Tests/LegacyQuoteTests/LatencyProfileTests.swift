@@ -1,3 +1,4 @@
+import DayTraderCore
 import Testing
 @testable import LegacyQuote
 

@@ -1,0 +1,91 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import _NIOFileSystem
+
+/// What a run needs from HTTP. The tests put a fake in its place.
+protocol CommandTransport: Sendable {
+    /// Sends one command and reads its whole reply.
+    func send(_ request: WorkloadRequest, timeout: Duration) async throws -> CommandResponse
+
+    /// Sends a DUMPLOG. A 200 reply's body is the log, streamed into the file at `path`;
+    /// any other reply is returned.
+    func dump(_ request: WorkloadRequest, to path: String, timeout: Duration) async throws -> DumpResponse
+}
+
+/// A reply's status and body.
+struct CommandResponse: Sendable {
+    var status: Int
+    var body: [UInt8]
+
+    /// The error code of a reply that is an error: the JSON `error.code`, or `http_<status>`
+    /// when the body is not a JSON error. `nil` for a success.
+    var errorCode: String? {
+        guard !(200..<300).contains(status) else { return nil }
+        return jsonErrorCode(in: Data(body)) ?? "http_\(status)"
+    }
+}
+
+/// A DUMPLOG's outcome: the log saved, or the reply that came instead.
+enum DumpResponse: Sendable {
+    case saved(bytes: Int)
+    case refused(CommandResponse)
+}
+
+/// Sends commands over one `HTTPClient`, whose pool keeps HTTP/1.1 connections alive between
+/// requests.
+struct HTTPCommandTransport: CommandTransport {
+    let client: HTTPClient
+    /// `http://host:port`, without a trailing slash.
+    let baseURL: String
+    /// Sent as `Authorization: Bearer` with the whole-log DUMPLOG only.
+    let supervisorToken: String?
+
+    /// Far more than any command reply or account summary; a guard against a runaway body.
+    static let maximumReplyBytes = 64 * 1024 * 1024
+
+    func send(_ request: WorkloadRequest, timeout: Duration) async throws -> CommandResponse {
+        let response = try await client.execute(httpRequest(for: request), timeout: TimeAmount(timeout))
+        let body = try await response.body.collect(upTo: Self.maximumReplyBytes)
+        return CommandResponse(status: Int(response.status.code), body: Array(buffer: body))
+    }
+
+    func dump(_ request: WorkloadRequest, to path: String, timeout: Duration) async throws -> DumpResponse {
+        let response = try await client.execute(httpRequest(for: request), timeout: TimeAmount(timeout))
+        guard response.status == .ok else {
+            let body = try await response.body.collect(upTo: Self.maximumReplyBytes)
+            return .refused(CommandResponse(status: Int(response.status.code), body: Array(buffer: body)))
+        }
+        // The log can be hundreds of megabytes: it goes to disk chunk by chunk, into a temporary
+        // file renamed into place at the end, so a failed dump never leaves half a log.
+        let temporary = "\(path).\(UUID().uuidString.lowercased()).partial"
+        do {
+            let bytes = try await FileSystem.shared.withFileHandle(forWritingAt: FilePath(temporary), options: .newFile(replaceExisting: true)) { file in
+                try await file.withBufferedWriter { writer in
+                    var bytes = 0
+                    for try await chunk in response.body {
+                        bytes += chunk.readableBytes
+                        try await writer.write(contentsOf: chunk)
+                    }
+                    return bytes
+                }
+            }
+            try await FileSystem.shared.replaceItem(at: FilePath(path), withItemAt: FilePath(temporary))
+            return .saved(bytes: bytes)
+        } catch {
+            _ = try? await FileSystem.shared.removeItem(at: FilePath(temporary))
+            throw error
+        }
+    }
+
+    private func httpRequest(for request: WorkloadRequest) -> HTTPClientRequest {
+        var http = HTTPClientRequest(url: baseURL + request.path)
+        http.method = .POST
+        http.headers.add(name: "Content-Type", value: "application/json")
+        if request.isWholeLogDump, let supervisorToken {
+            http.headers.add(name: "Authorization", value: "Bearer \(supervisorToken)")
+        }
+        http.body = .bytes(ByteBuffer(bytes: request.body.json()))
+        return http
+    }
+}

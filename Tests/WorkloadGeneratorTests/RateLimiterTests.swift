@@ -1,0 +1,48 @@
+import Testing
+@testable import WorkloadGenerator
+
+@Suite("Rate limiter: pacing on an injected clock")
+struct RateLimiterTests {
+    typealias Instant = TestClock.Instant
+    func at(_ milliseconds: Int) -> Instant { Instant(offset: .milliseconds(milliseconds)) }
+
+    @Test("requests at the same moment get slots 1/rate apart")
+    func spacing() {
+        var schedule = PacingSchedule<Instant>(rate: 4)
+        let slots = (0..<5).map { _ in schedule.reserve(at: at(0)) }
+        #expect(slots == [0, 250, 500, 750, 1000].map(at))
+    }
+
+    @Test("a request after a pause goes at once, and the pause earns no burst")
+    func noBurstAfterPause() {
+        var schedule = PacingSchedule<Instant>(rate: 10)
+        #expect(schedule.reserve(at: at(0)) == at(0))
+        #expect(schedule.reserve(at: at(5_000)) == at(5_000))
+        #expect(schedule.reserve(at: at(5_000)) == at(5_100))
+        #expect(schedule.reserve(at: at(5_050)) == at(5_200))
+    }
+
+    @Test("a request later than its slot goes when it asks")
+    func lateRequest() {
+        var schedule = PacingSchedule<Instant>(rate: 10)
+        _ = schedule.reserve(at: at(0))
+        #expect(schedule.reserve(at: at(130)) == at(130))
+        #expect(schedule.reserve(at: at(140)) == at(230))
+    }
+
+    @Test("a fractional rate: 0.5 per second is one every 2 s")
+    func fractionalRate() {
+        var schedule = PacingSchedule<Instant>(rate: 0.5)
+        _ = schedule.reserve(at: at(0))
+        #expect(schedule.reserve(at: at(0)) == at(2_000))
+    }
+
+    @Test("acquire sleeps on the clock until its slot")
+    func acquireSleeps() async throws {
+        let clock = TestClock()
+        let limiter = RateLimiter(rate: 20, clock: clock)
+        for _ in 0..<4 { try await limiter.acquire() }
+        #expect(clock.sleeps == [.zero, .milliseconds(50), .milliseconds(50), .milliseconds(50)])
+        #expect(clock.now == at(150))
+    }
+}
