@@ -147,13 +147,14 @@ struct WorkloadRun<C: Clock<Duration>>: Sendable {
             return try answer(response)
         }
         let latency = started.duration(to: clock.now)
-        recorder.record { statistics in
-            switch outcome {
-            case .success(let response):
-                statistics.recordAnswer(request.command, latency: latency, errorCode: response.errorCode)
-            case .failure(let gaveUp):
-                statistics.recordFailure(FailedLine(line: line.lineNumber, command: line.request.name, attempts: gaveUp.attempts, reason: gaveUp.reason))
-            }
+        switch outcome {
+        case .success(let response):
+            // Parsed before taking the lock that every user's queue shares.
+            let errorCode = response.errorCode
+            recorder.record { $0.recordAnswer(request.command, latency: latency, errorCode: errorCode) }
+        case .failure(let gaveUp):
+            let failure = FailedLine(line: line.lineNumber, command: line.request.name, attempts: gaveUp.attempts, reason: gaveUp.reason)
+            recorder.record { $0.recordFailure(failure) }
         }
     }
 
