@@ -34,7 +34,7 @@ import Testing
 
         #expect(status == 0, "the workload generator failed; its output is in \(stack.directory)/generator.log")
         let report = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(stack.directory)/report.json"))) as? [String: Any]
-        #expect(report?["failedLines"] as? Int == 0, "no line may be lost: \(String(describing: report))")
+        #expect(report?["failed"] as? Int == 0, "no line may be lost: \(String(describing: report))")
 
         let log = "\(stack.directory)/log.xml"
         if FileManager.default.fileExists(atPath: AuditPipelineTests.courseSchema) {
