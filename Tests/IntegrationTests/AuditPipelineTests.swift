@@ -69,15 +69,7 @@ import Testing
         let written = "\(audit.dumpDirectory)/testLOG"
         #expect(FileManager.default.contentsEqual(atPath: written, andPath: output), "the file and the response are the same log")
 
-        if FileManager.default.fileExists(atPath: Self.courseSchema) {
-            #expect(schemaProblems(output, schema: Self.courseSchema) == nil)
-        }
-        #expect(schemaProblems(output, schema: Self.projectSchema) == nil)
-
-        let log = try ParsedLog(path: output)
-        let userCommands = log.events.filter { $0.kind == "userCommand" }.map(\.transactionNum)
-        #expect(userCommands.count == lines.count, "one userCommand per workload line")
-        #expect(Set(userCommands) == Set(lines.map(\.lineNumber)), "each line's number is its userCommand's transactionNum")
+        let log = try Self.checkWholeLog(output, of: lines)
 
         let cash = try await fixture.cashByUser()
         #expect(cash.count == 10)
@@ -133,6 +125,20 @@ import Testing
         #expect(log.events.filter { $0.kind == "systemEvent" && $0.fields["command"] == "BUY" }.count == 1)
         let transactionNums = log.events.map(\.transactionNum)
         #expect(transactionNums == transactionNums.sorted(), "ordered by transactionNum")
+    }
+
+    /// What the log of a whole workload must be: valid against the course's schema (when it is
+    /// beside the repo) and ours, with one userCommand per line, under the line's number.
+    static func checkWholeLog(_ path: String, of lines: [WorkloadLine], sourceLocation: SourceLocation = #_sourceLocation) throws -> ParsedLog {
+        if FileManager.default.fileExists(atPath: courseSchema) {
+            #expect(schemaProblems(path, schema: courseSchema) == nil, sourceLocation: sourceLocation)
+        }
+        #expect(schemaProblems(path, schema: projectSchema) == nil, sourceLocation: sourceLocation)
+        let log = try ParsedLog(path: path)
+        let userCommands = log.events.filter { $0.kind == "userCommand" }.map(\.transactionNum)
+        #expect(userCommands.count == lines.count, "one userCommand per workload line", sourceLocation: sourceLocation)
+        #expect(Set(userCommands) == Set(lines.map(\.lineNumber)), "each line's number is its userCommand's transactionNum", sourceLocation: sourceLocation)
+        return log
     }
 
     static func outboxSize(_ postgres: PostgresClient) async throws -> Int64 {

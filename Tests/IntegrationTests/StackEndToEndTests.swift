@@ -36,15 +36,8 @@ import Testing
         let report = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(stack.directory)/report.json"))) as? [String: Any]
         #expect(report?["failed"] as? Int == 0, "no line may be lost: \(String(describing: report))")
 
-        let log = "\(stack.directory)/log.xml"
-        if FileManager.default.fileExists(atPath: AuditPipelineTests.courseSchema) {
-            #expect(schemaProblems(log, schema: AuditPipelineTests.courseSchema) == nil)
-        }
-        #expect(schemaProblems(log, schema: AuditPipelineTests.projectSchema) == nil)
-        let parsed = try ParsedLog(path: log)
-        let userCommands = parsed.events.filter { $0.kind == "userCommand" }.map(\.transactionNum)
-        #expect(userCommands.count == lines.count, "one userCommand per line, retries and all")
-        #expect(Set(userCommands) == Set(lines.map(\.lineNumber)))
+        // One userCommand per line, retries and all.
+        let parsed = try AuditPipelineTests.checkWholeLog("\(stack.directory)/log.xml", of: lines)
 
         // Every user's final cash, as the system reports it, is the log's adds minus removes.
         let summaries = try FileManager.default.contentsOfDirectory(atPath: "\(stack.directory)/summaries")
