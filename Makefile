@@ -26,6 +26,10 @@ build: deps
 ## bring up whole stacks of their own run after the others, not beside them: on two cores the
 ## two together starve each other's servers past the tests' time limits.
 STACK_TESTS := StackEndToEndTests
+## Limits on the two test runs, so that a hung test fails `make test` with a clear message long
+## before CI's 90 minutes (this machine: about 11 and 2 minutes).
+TEST_MINUTES ?= 45
+STACK_TEST_MINUTES ?= 15
 test: deps
 	swift build --build-tests $(SWIFT_BUILD_FLAGS)
 	@# A fresh broker each run: tests leave a queue each, and private brokers of their own.
@@ -34,8 +38,9 @@ test: deps
 	@set -o pipefail; eval "$$(scripts/services.sh env $(TEST_RUN_DIR))"; \
 		export DAYTRADER_TEST_REDIS_PORT=$$REDIS_PORT DAYTRADER_TEST_RABBITMQ_PORT=$$RABBITMQ_PORT; \
 		export DAYTRADER_BIN_DIR=$$(swift build --show-bin-path $(SWIFT_BUILD_FLAGS)); \
-		status=0; swift test --skip-build $(SWIFT_BUILD_FLAGS) --skip $(STACK_TESTS) || status=$$?; \
-		swift test --skip-build $(SWIFT_BUILD_FLAGS) --filter $(STACK_TESTS) || status=$$?; \
+		status=0; \
+		scripts/within.sh $(TEST_MINUTES) swift test --skip-build $(SWIFT_BUILD_FLAGS) --skip $(STACK_TESTS) || status=$$?; \
+		scripts/within.sh $(STACK_TEST_MINUTES) swift test --skip-build $(SWIFT_BUILD_FLAGS) --filter $(STACK_TESTS) || status=$$?; \
 		scripts/services.sh stop $(TEST_RUN_DIR); exit $$status
 
 services-up: deps

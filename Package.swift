@@ -223,7 +223,7 @@ let package = Package(
             name: "IntegrationTests",
             dependencies: [
                 "TransactionServer", "TradingStore", "RedisClient", "LegacyQuote", "DayTraderCore",
-                "AuditServer", "AMQPClient", "ServiceSupport", "ChildProcess", "WorkloadGenerator",
+                "AuditServer", "AMQPClient", "ServiceSupport", "ChildProcess", "TimeLimits", "WorkloadGenerator",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
         ),

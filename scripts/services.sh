@@ -84,7 +84,7 @@ start_redis() {
     mkdir -p "$run_dir/redis"
     redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no --daemonize yes \
         --pidfile "$pidfile" --logfile "$run_dir/redis/redis.log" --dir "$run_dir/redis"
-    for _ in $(seq 50); do
+    for _ in $(seq 300); do
         redis-cli -p "$redis_port" ping >/dev/null 2>&1 && { echo "redis: running on 127.0.0.1:$redis_port"; return; }
         sleep 0.1
     done
@@ -163,21 +163,23 @@ start_rabbitmq() {
     # at the top), so that the node outlives this script and holds none of the caller's pipes.
     (exec "${rabbitmq_prefix[@]}" setsid "$rabbitmq_bin/rabbitmq-server" </dev/null >"$rabbitmq_dir/log/startup.log" 2>&1) &
     local server=$!
-    # The AMQP listener opens near the end of the boot; the official check then confirms.
-    for _ in $(seq 600); do
+    # The AMQP listener opens near the end of the boot; the official check then confirms. The
+    # limit is generous: on a loaded 2-core machine the Erlang boot alone can take half a minute.
+    local deadline=$((SECONDS + 120))
+    while [ "$SECONDS" -lt "$deadline" ]; do
         if ! kill -0 "$server" 2>/dev/null; then
             echo "rabbitmq: exited during startup; see $rabbitmq_dir/log" >&2
             tail -20 "$rabbitmq_dir/log/startup.log" >&2
             exit 1
         fi
         if ! port_is_free "$rabbitmq_port" \
-            && rabbitmq_env "$rabbitmq_bin/rabbitmq-diagnostics" -q check_running >/dev/null 2>&1; then
+            && timeout 30 "${rabbitmq_prefix[@]}" "$rabbitmq_bin/rabbitmq-diagnostics" -q check_running >/dev/null 2>&1; then
             echo "rabbitmq: running on 127.0.0.1:$rabbitmq_port (node $rabbitmq_node)"
             return
         fi
         sleep 0.1
     done
-    echo "rabbitmq: did not start within 60 s; see $rabbitmq_dir/log" >&2
+    echo "rabbitmq: did not start within 120 s; see $rabbitmq_dir/log" >&2
     exit 1
 }
 
@@ -185,7 +187,8 @@ stop_rabbitmq() {
     local pid
     pid=$(rabbitmq_pid) || { rm -f "$rabbitmq_dir/rabbitmq.pid"; return 0; }
     # With the pid file, `rabbitmqctl stop` returns once the node's OS process has exited.
-    rabbitmq_env "$rabbitmq_bin/rabbitmqctl" -q stop "$rabbitmq_dir/rabbitmq.pid" >/dev/null 2>&1 || true
+    # Bounded: a node that no longer answers its CLI gets SIGTERM below instead of a hung caller.
+    timeout 60 "${rabbitmq_prefix[@]}" "$rabbitmq_bin/rabbitmqctl" -q stop "$rabbitmq_dir/rabbitmq.pid" >/dev/null 2>&1 || true
     for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     if kill -0 "$pid" 2>/dev/null; then
         echo "rabbitmq: rabbitmqctl stop did not stop pid $pid; sending SIGTERM" >&2

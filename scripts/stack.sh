@@ -72,24 +72,24 @@ launch() {
 
 # Waits until URL answers 200, or fails with NAME's log.
 await_ready() {
-    local name=$1 url=$2
-    for _ in $(seq 600); do
+    local name=$1 url=$2 deadline=$((SECONDS + 120))
+    while [ "$SECONDS" -lt "$deadline" ]; do
         pid_of "$name" >/dev/null || { echo "$name: exited during startup; its log ($run_dir/$name/log) ends:" >&2; tail -20 "$run_dir/$name/log" >&2; exit 1; }
         curl -fsS -o /dev/null --max-time 1 "$url" 2>/dev/null && return 0
         sleep 0.1
     done
-    echo "$name: not ready at $url after 60 s; see $run_dir/$name/log" >&2
+    echo "$name: not ready at $url after 120 s; see $run_dir/$name/log" >&2
     exit 1
 }
 
 await_port() {
-    local name=$1 port=$2
-    for _ in $(seq 100); do
+    local name=$1 port=$2 deadline=$((SECONDS + 30))
+    while [ "$SECONDS" -lt "$deadline" ]; do
         pid_of "$name" >/dev/null || { echo "$name: exited during startup; see $run_dir/$name/log" >&2; tail -20 "$run_dir/$name/log" >&2; exit 1; }
         port_is_free "$port" || return 0
         sleep 0.1
     done
-    echo "$name: not listening on $port after 10 s; see $run_dir/$name/log" >&2
+    echo "$name: not listening on $port after 30 s; see $run_dir/$name/log" >&2
     exit 1
 }
 

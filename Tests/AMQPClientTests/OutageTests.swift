@@ -4,7 +4,7 @@ import TimeLimits
 
 @testable import AMQPClient
 
-@Suite("RabbitMQ down and back", .timeLimit(.minutes(2)))
+@Suite("RabbitMQ down and back", .timeLimit(.minutes(10)))
 struct OutageTests {
     @Test func publishingToAPortNothingListensOnThrows() async throws {
         let nowhere = AMQPEndpoint(port: try freePort())
@@ -90,7 +90,7 @@ struct OutageTests {
     }
 }
 
-@Suite("RabbitMQ blocking publishers", .timeLimit(.minutes(2)))
+@Suite("RabbitMQ blocking publishers", .timeLimit(.minutes(10)))
 struct BlockedPublisherTests {
     /// Under a resource alarm the broker stops reading from publishers; the publisher must not
     /// hang, must fail fast while the block lasts and publish again once it is lifted.
@@ -120,7 +120,7 @@ struct BlockedPublisherTests {
                 Issue.record("expected .blocked at once, got \(again)")
                 throw StillWaiting(what: "a fast blocked publish")
             }
-            #expect(ContinuousClock.now - start < .milliseconds(500))
+            #expect(ContinuousClock.now - start < .seconds(1))
 
             // A new connection learns of the block only by publishing; a batch larger than the
             // socket buffers blocks the write itself, which the watchdog cuts off.

@@ -5,7 +5,7 @@ import Testing
 
 /// The audit trail end to end: transaction server, outbox, relay, RabbitMQ, audit server,
 /// DUMPLOG; with the broker stopped, and with the audit server killed, in the middle.
-@Suite struct AuditPipelineTests {
+@Suite(.timeLimit(.minutes(30))) struct AuditPipelineTests {
     static let courseSchema = WorkloadReplayTests.workloads.deletingLastPathComponent().appendingPathComponent("logfile-current.xsd").path
     static let projectSchema = AuditServerProcess.repositoryRoot.appendingPathComponent("audit/logfile.xsd").path
 
@@ -26,7 +26,7 @@ import Testing
 
         // A broker of its own when the test stops it; the shared one otherwise.
         let broker = disruption == .brokerStopped ? try PrivateRabbitMQ() : nil
-        await broker?.start()
+        try await broker?.start()
         defer { broker?.stopAtExit() }
         // A fixed clock: no order expires and no quote goes stale, however slow the replay.
         let fixture = try await TradingServerFixture.make(clock: ManualClock(), rabbitMQPort: broker?.port)
@@ -50,7 +50,7 @@ import Testing
                 try await progress.wait(for: 5_000)
                 let waiting = try await fixture.withPostgres { try await Self.outboxSize($0) }
                 #expect(waiting > 0, "with the broker down, events wait in the outbox")
-                await broker?.start()
+                try await broker?.start()
             case .auditServerKilled:
                 try await progress.wait(for: 3_000)
                 audit.kill9()
@@ -91,7 +91,7 @@ import Testing
         try audit.start()
         defer { audit.stop() }
         let alice = Unique.user("alice"), bob = Unique.user("bob")
-        await fixture.emulator.setPrice(Money(cents: 10_00), for: StockSymbol.unchecked("ABC"))
+        fixture.emulator.setPrice(Money(cents: 10_00), for: StockSymbol.unchecked("ABC"))
         let refused = "\(audit.directory)/refused.json"
         let own = "\(audit.directory)/alice.xml"
         let all = "\(audit.directory)/all.xml"

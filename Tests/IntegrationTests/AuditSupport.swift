@@ -91,7 +91,7 @@ final class AuditServerProcess: Sendable {
         if let token { command += " -H 'Authorization: Bearer \(token)'" }
         if let body {
             let bodyFile = "\(directory)/body-\(UUID().uuidString)"
-            FileManager.default.createFile(atPath: bodyFile, contents: Data(body.utf8))
+            _ = FileManager.default.createFile(atPath: bodyFile, contents: Data(body.utf8))
             command += " --data-binary @'\(bodyFile)'"
         }
         command += " http://127.0.0.1:\(port)\(path) >'\(statusFile)' 2>/dev/null"
@@ -120,8 +120,8 @@ struct PrivateRabbitMQ {
         await ChildProcess.runShell(command(action))
     }
 
-    func start(sourceLocation: SourceLocation = #_sourceLocation) async {
-        #expect(await services("start-rabbitmq") == 0, "the private RabbitMQ did not start; see \(runDirectory).log", sourceLocation: sourceLocation)
+    func start(sourceLocation: SourceLocation = #_sourceLocation) async throws {
+        try #require(await services("start-rabbitmq") == 0, "the private RabbitMQ did not start; see \(runDirectory).log", sourceLocation: sourceLocation)
     }
 
     func stop(sourceLocation: SourceLocation = #_sourceLocation) async {

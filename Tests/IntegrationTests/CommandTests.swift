@@ -3,7 +3,7 @@ import Foundation
 import Testing
 
 /// Every command's success and each of its rejections, against real Postgres and Redis.
-@Suite struct CommandTests {
+@Suite(.timeLimit(.minutes(15))) struct CommandTests {
     let symbol = StockSymbol.unchecked("ABC")
 
     @Test func addCreatesTheAccountAndAddsCash() async throws {

@@ -4,7 +4,7 @@ import PostgresNIO
 import Testing
 
 /// Pending orders expire at exactly 60 s (injectable clock); retries with a key apply once.
-@Suite struct ExpiryAndIdempotencyTests {
+@Suite(.timeLimit(.minutes(15))) struct ExpiryAndIdempotencyTests {
     let symbol = StockSymbol.unchecked("EXP")
 
     @Test func aBuyCanBeCommittedUntilExactlySixtySeconds() async throws {
@@ -42,7 +42,7 @@ import Testing
             try await client.send("add", ["user": user, "amount": "100.00"])
             try await client.send("buy", ["user": user, "symbol": "EXP", "amount": "30.00"])
             clock.advance(milliseconds: 60_000)
-            let released = try await eventually(within: .seconds(5)) {
+            let released = try await eventually(within: .seconds(30)) {
                 try await fixture.int64("SELECT cash FROM accounts WHERE user_id = \(user) AND reserved_cash = 0") == 100_00
             }
             #expect(released, "the sweeper did not release the expired BUY's reserve")

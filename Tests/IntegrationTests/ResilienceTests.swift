@@ -4,7 +4,7 @@ import Foundation
 import Testing
 
 /// Redis going away and coming back, and two instances racing on one account.
-@Suite struct ResilienceTests {
+@Suite(.timeLimit(.minutes(15))) struct ResilienceTests {
     let symbol = StockSymbol.unchecked("RES")
 
     /// A redis-server of this test's own, so stopping it disturbs no other test.
@@ -36,7 +36,8 @@ import Testing
             defer { pclose(pipe) }
             var buffer = [CChar](repeating: 0, count: 64)
             guard fgets(&buffer, 64, pipe) != nil else { return -1 }
-            return Int(String(cString: buffer).trimmingCharacters(in: .whitespacesAndNewlines)) ?? -1
+            let line = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            return Int(line.trimmingCharacters(in: .whitespacesAndNewlines)) ?? -1
         }
     }
 

@@ -8,7 +8,7 @@ import Testing
 /// quote emulator, the audit server, two transaction servers and HAProxy; the workload
 /// generator replays 10User_testWorkLoad through HAProxy, dumps the log and writes every
 /// user's summary. Once as is, once with a transaction server killed (-9) in the middle.
-@Suite struct StackEndToEndTests {
+@Suite(.timeLimit(.minutes(30))) struct StackEndToEndTests {
     enum Disruption: String, CaseIterable, CustomTestStringConvertible {
         case none, serverKilled
         var testDescription: String { rawValue }

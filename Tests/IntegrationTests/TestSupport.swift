@@ -53,7 +53,7 @@ enum TestServices {
     /// A new, empty database for one test, so tests never see each other's accounts.
     static func freshDatabase() async throws -> String {
         let name = "test_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(16)
-        try await withPostgres(database: "postgres", user: "postgres") { client in
+        _ = try await withPostgres(database: "postgres", user: "postgres") { client in
             try await client.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name) OWNER daytrader"), logger: logger)
         }
         return String(name)
@@ -124,11 +124,12 @@ struct TradingServerFixture: Sendable {
     }
 
     /// Runs a live server (on an ephemeral port) for the body's duration.
-    func withServer<T: Sendable>(name: String = "test", _ body: @Sendable (CommandClient) async throws -> T) async throws -> T {
+    func withServer<T: Sendable>(name: String = "test", _ body: @escaping @Sendable (CommandClient) async throws -> T) async throws -> T {
         let app = buildApplication(configuration: try configuration(name: name), clock: clock ?? SystemClock(), logger: TestServices.logger)
         let box = Mutex<T?>(nil)
-        try await app.test(.live) { client in
-            let result = try await body(CommandClient(client))
+        try await app.test(.live) { live in
+            // Not the live framework's own client: its read timeout is a fixed 20 s.
+            let result = try await CommandClient.connect(port: try #require(live.port), body)
             box.withLock { $0 = result }
         }
         return box.withLock { $0 }!
@@ -201,34 +202,31 @@ func eventually(within limit: Duration, every interval: Duration = .milliseconds
     return try await condition()
 }
 
-/// A JSON client for the command routes.
+/// A JSON client for the command routes, over a keep-alive connection of its own.
 struct CommandClient: Sendable {
-    typealias Transport = @Sendable (_ uri: String, _ method: HTTPRequest.Method, _ body: ByteBuffer?) async throws -> (HTTPResponse.Status, ByteBuffer)
-    let transport: Transport
+    /// Generous on purpose: tests check what the server answers, not how fast, and a loaded
+    /// 2-core CI machine running many servers at once can stall a reply for seconds.
+    static let readTimeout: Duration = .seconds(120)
+
+    let client: HummingbirdTesting.TestClient
     /// The live server's port, for opening more connections.
-    let port: Int?
+    let port: Int
 
-    init(_ client: any TestClientProtocol) {
-        transport = { uri, method, body in
-            let response = try await client.executeRequest(uri: uri, method: method, headers: [.contentType: "application/json"], body: body)
-            return (response.status, response.body)
+    /// Runs `body` with a new connection to the server on `port`.
+    static func connect<T: Sendable>(port: Int, _ body: @escaping @Sendable (CommandClient) async throws -> T) async throws -> T {
+        try await HummingbirdTesting.TestClient.withClient(host: "127.0.0.1", port: port, configuration: .init(timeout: readTimeout)) { client in
+            try await body(CommandClient(client: client, port: port))
         }
-        port = client.port
-    }
-
-    init(_ client: HummingbirdTesting.TestClient) {
-        transport = { uri, method, body in
-            let response = try await client.execute(.init(uri, method: method, headers: [.contentType: "application/json"], body: body))
-            return (response.status, response.body ?? ByteBuffer())
-        }
-        port = nil
     }
 
     /// Runs `body` with a connection of its own to the same server.
     func withConnection<T: Sendable>(_ body: @escaping @Sendable (CommandClient) async throws -> T) async throws -> T {
-        try await HummingbirdTesting.TestClient.withClient(host: "127.0.0.1", port: port!) { client in
-            try await body(CommandClient(client))
-        }
+        try await Self.connect(port: port, body)
+    }
+
+    func transport(_ uri: String, _ method: HTTPRequest.Method, _ body: ByteBuffer?) async throws -> (HTTPResponse.Status, ByteBuffer) {
+        let response = try await client.execute(.init(uri, method: method, headers: [.contentType: "application/json"], body: body))
+        return (response.status, response.body ?? ByteBuffer())
     }
 
     struct Reply: Sendable {

@@ -4,7 +4,7 @@ import Testing
 import WorkloadGenerator
 
 /// The workload generator's library, run over HTTP against a live transaction server.
-@Suite struct WorkloadGeneratorRunTests {
+@Suite(.timeLimit(.minutes(15))) struct WorkloadGeneratorRunTests {
     @Test(.enabled(if: WorkloadReplayTests.available, "../shared/course/workloads is absent: the course workload files are not beside the repo"))
     func oneUserWorkload() async throws {
         let file = WorkloadReplayTests.workloads.appendingPathComponent("1userWorkLoad").path
@@ -17,7 +17,7 @@ import WorkloadGenerator
         let fixture = try await TradingServerFixture.make()
         let report = try await fixture.withServer { client in
             let options = RunOptions(
-                baseURL: "http://127.0.0.1:\(try #require(client.port))",
+                baseURL: "http://127.0.0.1:\(client.port)",
                 concurrency: 8,
                 dumpOutput: nil,
                 summariesDirectory: summaries,

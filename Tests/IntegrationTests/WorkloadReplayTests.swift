@@ -4,10 +4,11 @@ import NIOCore
 import PostgresNIO
 import Synchronization
 import Testing
+import TimeLimits
 import WorkloadGenerator
 
 /// Replays the course's workload files (all but the final DUMPLOG) against a live server.
-@Suite struct WorkloadReplayTests {
+@Suite(.timeLimit(.minutes(30))) struct WorkloadReplayTests {
     static let workloads = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent("shared/course/workloads")
@@ -54,6 +55,7 @@ import WorkloadGenerator
         var byUser: [String: [WorkloadLine]] = [:]
         for line in commands { byUser[line.request.user ?? "", default: []].append(line) }
         let perUser = byUser
+        defer { answered?.replayEnded() }
         return try await withThrowingTaskGroup(of: [(Int, CommandClient.Reply)].self) { group in
             for userLines in perUser.values {
                 group.addTask {
@@ -61,7 +63,7 @@ import WorkloadGenerator
                         var replies: [(Int, CommandClient.Reply)] = []
                         for line in userLines {
                             replies.append((line.lineNumber, try await connection.send(try #require(WorkloadRequest(line: line, runID: "replay")))))
-                            answered?.count.add(1, ordering: .relaxed)
+                            answered?.lineAnswered()
                         }
                         return replies
                     }
@@ -82,13 +84,34 @@ extension CommandClient {
     }
 }
 
-/// How many lines of a replay have been answered so far.
+/// How many lines of a replay have been answered so far, for tests that act mid-replay.
 final class ReplayProgress: Sendable {
-    let count = Atomic<Int>(0)
+    private let answered = Atomic<Int>(0)
+    private let ended = Atomic<Bool>(false)
 
-    /// Waits until at least `lines` lines were answered.
-    func wait(for lines: Int) async throws {
-        while count.load(ordering: .relaxed) < lines {
+    func lineAnswered() { answered.add(1, ordering: .relaxed) }
+
+    /// Called when the replay returns or throws: a waiter must not wait for lines that will
+    /// never come.
+    func replayEnded() { ended.store(true, ordering: .releasing) }
+
+    /// Waits until at least `lines` lines were answered. Throws if the replay ended short of
+    /// them (it failed) or if no line was answered for `stallLimit`, so a broken replay fails
+    /// the test instead of hanging the run.
+    func wait(for lines: Int, stallLimit: Duration = .seconds(120)) async throws {
+        var last = answered.load(ordering: .relaxed)
+        var lastMoved = ContinuousClock.now
+        while true {
+            let current = answered.load(ordering: .relaxed)
+            if current >= lines { return }
+            if ended.load(ordering: .acquiring), answered.load(ordering: .relaxed) < lines {
+                throw StillWaiting(what: "\(lines) answered lines: the replay ended after \(current)")
+            }
+            if current != last {
+                (last, lastMoved) = (current, .now)
+            } else if ContinuousClock.now - lastMoved > stallLimit {
+                throw StillWaiting(what: "\(lines) answered lines: none answered for \(stallLimit) after \(current)")
+            }
             try await Task.sleep(for: .milliseconds(20))
         }
     }

@@ -4,7 +4,7 @@ import Testing
 @testable import LegacyQuote
 
 /// The client against a real emulator on an ephemeral loopback port.
-@Suite struct EmulatorClientTests {
+@Suite(.timeLimit(.minutes(10))) struct EmulatorClientTests {
     static let silent = Logger(label: "LegacyQuoteTests", factory: { _ in SwiftLogNoOpLogHandler() })
     let abc = try! StockSymbol(validating: "ABC")
     let xyz = try! StockSymbol(validating: "XYZ")

@@ -1,7 +1,7 @@
 import RedisClient
 import Testing
 
-@Suite("Commands against a real Redis", .timeLimit(.minutes(1)))
+@Suite("Commands against a real Redis", .timeLimit(.minutes(10)))
 struct CommandTests {
     @Test func setThenGetReturnsTheValue() async throws {
         let redis = try TestRedis.connection()

@@ -41,7 +41,7 @@ private actor ThreadBound {
     }
 }
 
-@Suite("DedicatedThreadExecutor", .timeLimit(.minutes(1)))
+@Suite("DedicatedThreadExecutor", .timeLimit(.minutes(10)))
 struct DedicatedThreadTests {
     @Test func jobsRunOnTheNamedThread() async throws {
         let actor = ThreadBound()

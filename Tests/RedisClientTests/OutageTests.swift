@@ -5,7 +5,7 @@ import Testing
 import TimeLimits
 
 /// These tests run their own redis-server, since they kill and stop it.
-@Suite("Redis down and back", .timeLimit(.minutes(1)))
+@Suite("Redis down and back", .timeLimit(.minutes(10)))
 struct OutageTests {
     @Test func commandsFailFastWhileRedisIsDownAndRecoverWhenItReturns() async throws {
         let server = try RedisServerProcess()

@@ -1,7 +1,7 @@
 import RedisClient
 import Testing
 
-@Suite("Pipelining", .timeLimit(.minutes(1)))
+@Suite("Pipelining", .timeLimit(.minutes(10)))
 struct PipeliningTests {
     /// Each reply must reach the caller that sent the command, however the calls are batched.
     @Test func thousandConcurrentIncrementsAllCount() async throws {
