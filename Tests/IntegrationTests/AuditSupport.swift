@@ -54,11 +54,13 @@ final class AuditServerProcess: Sendable {
         try #require(FileManager.default.isExecutableFile(atPath: binary), "\(binary) is missing: build the package first (make test does)", sourceLocation: sourceLocation)
         let child = try ChildProcess.spawn("/bin/sh", ["-c", "exec '\(binary)' >>'\(logPath)' 2>&1"], environment: environment.map { "\($0.key)=\($0.value)" })
         pid.withLock { $0 = child }
-        for _ in 0..<600 {
-            if request("GET", "/health/ready", body: nil, output: "/dev/null") == 200 { return }
+        // By the clock, not by a count of polls: each poll may itself take seconds on a loaded machine.
+        let deadline = ContinuousClock.now + .seconds(120)
+        while ContinuousClock.now < deadline {
+            if request("GET", "/health/ready", body: nil, output: "/dev/null", maxSeconds: 5) == 200 { return }
             usleep(50_000)
         }
-        Issue.record("the audit server did not become ready; its log: \((try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "")", sourceLocation: sourceLocation)
+        Issue.record("the audit server did not become ready within 120 s; its log: \((try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "")", sourceLocation: sourceLocation)
     }
 
     /// SIGKILL: a crash, with no chance to ack or flush anything.
@@ -84,10 +86,10 @@ final class AuditServerProcess: Sendable {
     }
 
     /// One HTTP request through curl; the HTTP status, or 0 when there was no answer.
-    private func request(_ method: String, _ path: String, body: String?, token: String? = nil, output: String) -> Int {
+    private func request(_ method: String, _ path: String, body: String?, token: String? = nil, output: String, maxSeconds: Int = 300) -> Int {
         let statusFile = "\(directory)/status-\(UUID().uuidString)"
         defer { unlink(statusFile) }
-        var command = "curl -s -m 300 -o '\(output)' -w '%{http_code}' -X \(method) -H 'Content-Type: application/json'"
+        var command = "curl -s -m \(maxSeconds) -o '\(output)' -w '%{http_code}' -X \(method) -H 'Content-Type: application/json'"
         if let token { command += " -H 'Authorization: Bearer \(token)'" }
         if let body {
             let bodyFile = "\(directory)/body-\(UUID().uuidString)"
