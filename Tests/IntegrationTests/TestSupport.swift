@@ -126,13 +126,10 @@ struct TradingServerFixture: Sendable {
     /// Runs a live server (on an ephemeral port) for the body's duration.
     func withServer<T: Sendable>(name: String = "test", _ body: @escaping @Sendable (CommandClient) async throws -> T) async throws -> T {
         let app = buildApplication(configuration: try configuration(name: name), clock: clock ?? SystemClock(), logger: TestServices.logger)
-        let box = Mutex<T?>(nil)
-        try await app.test(.live) { live in
+        return try await app.test(.live) { live in
             // Not the live framework's own client: its read timeout is a fixed 20 s.
-            let result = try await CommandClient.connect(port: try #require(live.port), body)
-            box.withLock { $0 = result }
+            try await CommandClient.connect(port: try #require(live.port), body)
         }
-        return box.withLock { $0 }!
     }
 
     func withPostgres<T: Sendable>(_ body: @Sendable (PostgresClient) async throws -> T) async throws -> T {
