@@ -84,6 +84,7 @@ let package = Package(
             dependencies: [
                 "DayTraderCore", "SchemaMigrations",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -103,6 +104,7 @@ let package = Package(
             name: "AuditServer",
             dependencies: [
                 "DayTraderCore", "AMQPClient", "ServiceSupport", "SchemaMigrations",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "_NIOFileSystem", package: "swift-nio"),

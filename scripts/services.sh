@@ -14,6 +14,7 @@
 #
 # PostgreSQL refuses to run as root, so as root its commands run as the `postgres` user.
 # PG_FAST=1 turns off fsync (tests only: a crash of the machine may lose committed data).
+# PG_OPTIONS adds server settings (e.g. "-c shared_preload_libraries=pg_stat_statements").
 #
 # RabbitMQ runs as a private node whose name and Erlang distribution port derive from
 # RABBITMQ_PORT (node daytrader-PORT@localhost, distribution port PORT + 5 unless
@@ -57,6 +58,8 @@ start_postgres() {
     fi
     local options="-p $pg_port -k $sock -c listen_addresses=127.0.0.1 -c max_connections=300"
     [ "${PG_FAST:-0}" = 1 ] && options="$options -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+    # Any further server settings, e.g. PG_OPTIONS="-c shared_preload_libraries=pg_stat_statements".
+    [ -n "${PG_OPTIONS:-}" ] && options="$options $PG_OPTIONS"
     as_postgres "$pg_bin/pg_ctl" -D "$data" -l "$run_dir/postgres/server.log" -o "$options" -w -t 60 start >/dev/null \
         || { tail -20 "$run_dir/postgres/server.log" >&2; exit 1; }
     for db in daytrader audit; do

@@ -132,8 +132,9 @@ up() {
         echo "quote-server: running on 127.0.0.1:$quote_port"
     fi
 
+    # DUMPLOG asks the transaction servers, through HAProxy, whether their outbox has drained.
     if SERVER_NAME=audit1 HTTP_PORT=$audit_port AUDIT_DUMP_DIRECTORY="$run_dir/audit-server/dumps" \
-        launch audit-server "$audit_port" "$bin/audit-server"; then
+        TRADING_URL="http://127.0.0.1:$front_port" launch audit-server "$audit_port" "$bin/audit-server"; then
         await_ready audit-server "http://127.0.0.1:$audit_port/health/ready"
         echo "audit-server: running on 127.0.0.1:$audit_port"
     fi

@@ -4,9 +4,10 @@ import Foundation
 import Logging
 import PostgresNIO
 
-/// Loads the audit pipeline with synthetic events and measures how fast the audit server
-/// stores them: publishes `events` events (as the relay does: JSON arrays of `batch` events,
-/// confirmed by the broker) and waits until the audit database holds them all.
+/// Loads the audit pipeline with synthetic records and measures how fast the audit server
+/// stores their events: publishes records worth `events` events (as the relay does: JSON arrays
+/// of records, `batch` events' worth per message, confirmed by the broker) and waits until the
+/// audit database holds them all.
 public struct AuditLoad: Sendable {
     public var events: Int
     public var batch: Int
@@ -31,20 +32,34 @@ public struct AuditLoad: Sendable {
         }
     }
 
-    /// The events of command number `n`: a userCommand and, by turns, an account movement,
-    /// a quote hit, a cache hit or a rejection, as a replayed workload produces them.
-    func eventsOfCommand(_ n: Int64, server: String) -> [AuditEvent] {
+    /// The record of command number `n`, two events each, by turns: an ADD (its userCommand and
+    /// accountTransaction), a QUOTE that hit the quote server, a QUOTE from the cache, and a
+    /// refused COMMIT_BUY (its userCommand and errorEvent), as a replayed workload produces them.
+    func recordOfCommand(_ n: Int64, server: String) -> TransactionRecord {
         let user = "user\(n % Int64(users))"
-        let id = { (suffix: String) in "bench-\(n)-\(suffix)" }
         let at = 1_700_000_000_000 + n
-        var made: [AuditEvent] = [.userCommand(id: id("c"), timestamp: at, server: server, transactionNum: n, command: .buy, username: user, stockSymbol: "ABC", funds: Money(cents: 100_00))]
+        let id = "00000000-0000-4000-8000-" + String(String(n, radix: 16).suffix(12)).leftPadded(to: 12)
+        var result = RecordResult(transactionNum: n, code: RecordResult.ok)
+        let request: CommandRequest
+        var quote: QuoteInfo?
         switch n % 4 {
-        case 0: made.append(.accountTransaction(id: id("a"), timestamp: at, server: server, transactionNum: n, action: .remove, username: user, funds: Money(cents: 99_90)))
-        case 1: made.append(.quoteServer(id: id("q"), timestamp: at, server: server, transactionNum: n, price: Money(cents: 9_99), stockSymbol: "ABC", username: user, quoteServerTime: at, cryptokey: "bXlrZXkxMjM0NTY3ODkwYWJjZGVmZ2hpamtsbW5vcHFyc3R1dnd4eXo="))
-        case 2: made.append(.systemEvent(id: id("s"), timestamp: at, server: server, transactionNum: n, command: .buy, username: user, stockSymbol: "ABC", funds: Money(cents: 9_99)))
-        default: made.append(.errorEvent(id: id("e"), timestamp: at, server: server, transactionNum: n, command: .buy, username: user, stockSymbol: "ABC", funds: Money(cents: 100_00), errorMessage: "insufficient_funds: the benchmark says so"))
+        case 0:
+            request = CommandRequest(name: "ADD", user: user, amount: "100.00")
+            result.version = 1
+            result.cash = 100_00
+            result.reservedCash = 0
+            result.ledger = [LedgerRow(kind: .add, symbol: nil, cash: 100_00, transactionNum: n)]
+        case 1, 2:
+            request = CommandRequest(name: "QUOTE", user: user, symbol: "ABC")
+            quote = QuoteInfo(
+                symbol: "ABC", price: Money(cents: 9_99), quoteServerTime: at, cryptokey: "bXlrZXkxMjM0NTY3ODkwYWJjZGVmZ2hpamtsbW5vcHFyc3R1dnd4eXo=",
+                user: user, cached: n % 4 == 2, expiresAt: at + 60_000
+            )
+        default:
+            request = CommandRequest(name: "COMMIT_BUY", user: user)
+            result.code = Rejection.Code.noPendingBuy.rawValue
         }
-        return made
+        return TransactionRecord(head: .command(request, id: id, server: server, at: at, quote: quote), result: result)
     }
 
     public func run(endpoint: AMQPEndpoint, topology: AuditTopology, audit: PostgresClient, logger: Logger) async throws -> Result {
@@ -57,13 +72,12 @@ public struct AuditLoad: Sendable {
                 guard !range.isEmpty else { continue }
                 group.addTask {
                     let amqp = AMQPPublisher(endpoint: endpoint, topology: topology, logger: logger)
-                    let encoder = JSONEncoder()
-                    var pending: [AuditEvent] = []
+                    var pending: [TransactionRecord] = []
                     var messages: [[UInt8]] = []
                     for n in range {
-                        pending += eventsOfCommand(n, server: "bench\(publisher)")
-                        if pending.count >= batch {
-                            messages.append(Array(try encoder.encode(pending)))
+                        pending.append(recordOfCommand(n, server: "bench\(publisher)"))
+                        if pending.count * 2 >= batch {
+                            messages.append(Array(("[" + pending.map(\.json).joined(separator: ",") + "]").utf8))
                             pending.removeAll(keepingCapacity: true)
                         }
                         // Several messages per confirm round, as a relay with a backlog sends them.
@@ -72,7 +86,7 @@ public struct AuditLoad: Sendable {
                             messages.removeAll()
                         }
                     }
-                    if !pending.isEmpty { messages.append(Array(try encoder.encode(pending))) }
+                    if !pending.isEmpty { messages.append(Array(("[" + pending.map(\.json).joined(separator: ",") + "]").utf8)) }
                     if !messages.isEmpty { try await amqp.publish(messages, type: nil) }
                     await amqp.close()
                 }
@@ -89,7 +103,7 @@ public struct AuditLoad: Sendable {
     }
 
     private func storedCount(_ audit: PostgresClient, logger: Logger) async throws -> Int64 {
-        for try await count in try await audit.query("SELECT count(*) FROM events WHERE id LIKE 'bench-%'", logger: logger).decode(Int64.self) {
+        for try await count in try await audit.query("SELECT count(*) FROM events WHERE server LIKE 'bench%'", logger: logger).decode(Int64.self) {
             return count
         }
         return 0
@@ -98,4 +112,10 @@ public struct AuditLoad: Sendable {
 
 extension Duration {
     var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+}
+
+extension String {
+    func leftPadded(to length: Int) -> String {
+        count >= length ? self : String(repeating: "0", count: length - count) + self
+    }
 }

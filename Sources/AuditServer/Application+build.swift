@@ -24,13 +24,12 @@ public func buildAuditApplication(
     logger: Logger
 ) -> some ApplicationProtocol {
     let auditDatabase = PostgresClient(configuration: configuration.auditDatabase, backgroundLogger: logger)
-    let tradingDatabase = PostgresClient(configuration: configuration.tradingDatabase, backgroundLogger: logger)
     let store = AuditStore(client: auditDatabase, logger: logger)
     let barriers = DeliveryBarriers()
     let consumer = AMQPConsumer(endpoint: configuration.rabbitMQ, topology: configuration.topology, prefetch: UInt16(configuration.prefetch), logger: logger)
     let publisher = AMQPPublisher(endpoint: configuration.rabbitMQ, topology: configuration.topology, logger: logger)
     let dumps = DumpService(
-        store: store, trading: tradingDatabase, publisher: publisher, barriers: barriers,
+        store: store, outbox: HTTPOutboxBarrier(baseURL: configuration.tradingURL), publisher: publisher, barriers: barriers,
         dumpDirectory: configuration.dumpDirectory, serverName: configuration.serverName, clock: clock,
         barrierTimeout: .milliseconds(configuration.barrierTimeoutMillis), logger: logger
     )
@@ -47,7 +46,7 @@ public func buildAuditApplication(
         do {
             switch try await dumps.dump(submitted.request, transactionNum: submitted.transactionNum, idempotencyKey: submitted.idempotencyKey, bySupervisor: bySupervisor) {
             case .rejected(let reply):
-                return try CommandHTTP.response(for: reply)
+                return CommandHTTP.response(for: reply)
             case .written(let path, let events, let transactionNum):
                 let body = try await FileIO().loadFile(path: path, context: context)
                 return Response(
@@ -70,7 +69,6 @@ public func buildAuditApplication(
         configuration: .init(address: .hostname(configuration.httpHost, port: configuration.httpPort), serverName: configuration.serverName),
         services: [
             auditDatabase,
-            tradingDatabase,
             migrated.holding(AuditConsumer(consumer: consumer, store: store, barriers: barriers, logger: logger)),
         ],
         logger: logger

@@ -13,9 +13,9 @@ public struct AuditConfiguration: Sendable {
     public var httpPort: Int
     /// POSTGRES_* with AUDIT_DATABASE (default "audit"): where events are stored.
     public var auditDatabase: PostgresClient.Configuration
-    /// POSTGRES_* with POSTGRES_DATABASE (default "daytrader"): the trading database, read for
-    /// DUMPLOG's barrier (the outbox) and its transaction numbers.
-    public var tradingDatabase: PostgresClient.Configuration
+    /// Where the transaction servers answer (TRADING_URL, default http://127.0.0.1:8080: HAProxy's
+    /// front): DUMPLOG asks them whether their outbox has drained (`HTTPOutboxBarrier`).
+    public var tradingURL: String
     public var rabbitMQ: AMQPEndpoint
     public var topology: AuditTopology
     /// How many unacked messages the broker may send ahead (AUDIT_PREFETCH).
@@ -34,8 +34,7 @@ public struct AuditConfiguration: Sendable {
         httpHost = config.string(forKey: "http.host", default: "127.0.0.1")
         httpPort = config.int(forKey: "http.port", default: 8090)
         auditDatabase = PostgresClient.Configuration(reader: config, database: config.string(forKey: "audit.database", default: "audit"))
-        tradingDatabase = PostgresClient.Configuration(reader: config, database: config.string(forKey: "postgres.database", default: "daytrader"))
-        tradingDatabase.options.maximumConnections = 4
+        tradingURL = config.string(forKey: "trading.url", default: "http://127.0.0.1:8080")
         rabbitMQ = AMQPEndpoint(reader: config)
         topology = AuditTopology(reader: config)
         prefetch = config.int(forKey: "audit.prefetch", default: 256)

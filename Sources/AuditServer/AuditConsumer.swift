@@ -1,13 +1,14 @@
 import AMQPClient
+import DayTraderCore
 import Logging
-import PostgresNIO
 import ServiceLifecycle
 
-/// Takes audit events from RabbitMQ into the audit database.
+/// Takes transaction records from RabbitMQ into the audit database, as events.
 ///
-/// Manual acks with a prefetch window: a batch of messages is stored in one transaction and
-/// acked only after it committed, so a crash at any point loses nothing (the broker redelivers
-/// what was not acked) and the database drops the duplicates that redelivery brings.
+/// Manual acks with a prefetch window: a batch of messages (each a JSON array of records) is
+/// stored in one transaction and acked only after it committed, so a crash at any point loses
+/// nothing (the broker redelivers what was not acked) and the database drops the records that
+/// redelivery brings twice.
 struct AuditConsumer: Service {
     /// The message type of a DUMPLOG barrier marker; its body is the marker's id.
     static let barrierType = "barrier"
@@ -48,35 +49,23 @@ struct AuditConsumer: Service {
 
     private func take(_ deliveries: [AMQPDelivery]) async throws {
         let markers = deliveries.filter { $0.type == Self.barrierType }
-        let messages = deliveries.filter { $0.type != Self.barrierType }
+        var records: [TransactionRecord] = []
         var refused: [AMQPDelivery] = []
-        do {
-            try await store.insert(messages: messages.map { String(decoding: $0.body, as: UTF8.self) })
-        } catch let error as PSQLError where error.isBadData {
-            // One bad message must not stop the queue: store the rest one by one and send the
-            // bad ones to the dead-letter queue for a person to look at.
-            for delivery in messages {
-                do {
-                    try await store.insert(messages: [String(decoding: delivery.body, as: UTF8.self)])
-                } catch let error as PSQLError where error.isBadData {
-                    logger.error("audit message refused; sent to the dead-letter queue", metadata: ["error": "\(String(reflecting: error))"])
-                    try await consumer.reject(delivery)
-                    refused.append(delivery)
-                }
+        for delivery in deliveries where delivery.type != Self.barrierType {
+            do {
+                records += try TransactionRecord.records(parsing: delivery.body)
+            } catch {
+                // One unreadable message must not stop the queue, nor take other messages with it:
+                // it goes to the dead-letter queue for a person to look at.
+                logger.error("audit message unreadable; sent to the dead-letter queue", metadata: ["error": "\(error)"])
+                try await consumer.reject(delivery)
+                refused.append(delivery)
             }
         }
+        try await store.insert(records)
         if let last = deliveries.last(where: { delivery in !refused.contains { $0.deliveryTag == delivery.deliveryTag } }) {
             try await consumer.ack(upTo: last)
         }
         await barriers.pass(markers.map { String(decoding: $0.body, as: UTF8.self) })
-    }
-}
-
-extension PSQLError {
-    /// The message's content is wrong (bad JSON, a CHECK it breaks), as opposed to the
-    /// database being unreachable: SQLSTATE classes 22 (data exception) and 23 (integrity).
-    var isBadData: Bool {
-        guard let state = serverInfo?[.sqlState] else { return false }
-        return state.hasPrefix("22") || state.hasPrefix("23")
     }
 }

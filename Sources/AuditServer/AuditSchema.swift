@@ -42,5 +42,50 @@ public enum AuditSchema {
             "CREATE INDEX events_in_log_order ON events (transaction_num, at_ms, seq)",
             "CREATE INDEX events_by_user ON events (username, transaction_num, at_ms, seq)",
         ]),
+        (2, [
+            // The transaction servers send records (one per trading transaction); the audit server
+            // builds their events once and stores them rendered as the log's XML, one row per
+            // record and transactionNum (a command's events, an expiry's, a firing's), so that
+            // DUMPLOG streams rows in order and writes them out as they are. A store of the
+            // previous version (one row per event) is not converted: dump it first.
+            """
+            DO $$ BEGIN
+                IF EXISTS (SELECT 1 FROM events) THEN
+                    RAISE EXCEPTION 'audit migration 2 needs an empty events table: DUMPLOG the old log with the previous version, then empty it';
+                END IF;
+            END $$
+            """,
+            "DROP TABLE events",
+            // A record is stored once, by its id: the relay and the broker deliver at least once.
+            "CREATE TABLE records (id uuid PRIMARY KEY, stored_at timestamptz NOT NULL DEFAULT now())",
+            """
+            CREATE TABLE event_groups (
+                seq bigserial PRIMARY KEY,
+                transaction_num bigint NOT NULL CHECK (transaction_num >= 1),
+                at_ms bigint NOT NULL,
+                username text,
+                events int NOT NULL CHECK (events > 0),
+                xml text NOT NULL
+            )
+            """,
+            // The dump's order, for the whole log and for one user's.
+            "CREATE INDEX event_groups_in_log_order ON event_groups (transaction_num, at_ms, seq)",
+            "CREATE INDEX event_groups_by_user ON event_groups (username, transaction_num, at_ms, seq)",
+            // Records whose events would not make a valid log: kept for a person to look at, and
+            // DUMPLOG refuses to call a log complete while any exist.
+            """
+            CREATE TABLE refused_records (
+                id text NOT NULL,
+                reason text NOT NULL,
+                record text NOT NULL,
+                refused_at timestamptz NOT NULL DEFAULT now()
+            )
+            """,
+            // DUMPLOG's idempotency keys: a retry is not logged again and keeps its transactionNum.
+            "CREATE TABLE dump_requests (idempotency_key text PRIMARY KEY, fingerprint text NOT NULL, transaction_num bigint NOT NULL, at_ms bigint NOT NULL)",
+            // transactionNums for DUMPLOGs that bring none: a range of their own, far above the
+            // trading database's (which starts at 1,000,000,000), so the two never meet.
+            "CREATE SEQUENCE dump_transaction_numbers START 9000000000000000000",
+        ]),
     ]
 }

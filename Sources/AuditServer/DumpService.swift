@@ -5,12 +5,19 @@ import Logging
 import PostgresNIO
 import _NIOFileSystem
 
+/// Whether every record the transaction servers committed before a moment has left their outbox
+/// (the broker confirmed it). The transaction servers own the outbox; the audit server asks them
+/// (`HTTPOutboxBarrier`) rather than reading their database.
+public protocol OutboxBarrier: Sendable {
+    /// True once every record committed before the call has been relayed; false if that has not
+    /// happened within `timeout`.
+    func awaitRelayed(within timeout: Duration) async throws -> Bool
+}
+
 /// DUMPLOG: the audit log as XML, complete up to the moment the request arrived.
 public struct DumpService: Sendable {
     let store: AuditStore
-    /// The trading database: its outbox shows which events are still on their way, and its
-    /// sequence gives transactionNums to requests that bring none.
-    let trading: PostgresClient
+    let outbox: any OutboxBarrier
     let publisher: any MessagePublishing
     let barriers: DeliveryBarriers
     let dumpDirectory: String
@@ -30,33 +37,42 @@ public struct DumpService: Sendable {
     /// - Parameter bySupervisor: whether the caller proved to be the supervisor; only the
     ///   supervisor may dump the whole log (a user's own log is open to its caller).
     public func dump(_ request: CommandRequest, transactionNum given: Int64?, idempotencyKey: String?, bySupervisor: Bool) async throws -> Outcome {
-        let transactionNum = if let given { given } else { try await nextTransactionNum() }
         let now = clock.now().unixMillis
-        // With a key, a retried DUMPLOG gets the same event ids, so it is logged once.
-        func eventID(_ suffix: String) -> String {
-            idempotencyKey.map { "dumplog:\($0):\(suffix)" } ?? UUID().uuidString.lowercased()
+        var transactionNum = if let given { given } else { try await store.nextDumpTransactionNum() }
+        var isRetry = false
+        if let idempotencyKey {
+            switch try await store.claimDumpKey(idempotencyKey, fingerprint: request.fingerprint(transactionNum: given), transactionNum: transactionNum, at: now) {
+            case .claimed: break
+            case .retry(let first):
+                // Logged by the first attempt: the retry is not logged again, and keeps its number.
+                transactionNum = first
+                isRetry = true
+            case .usedForAnotherRequest:
+                return try await refuse(request, .keyReused, transactionNum: transactionNum, at: now)
+            }
         }
-        func refuse(_ rejection: Rejection) async throws -> Outcome {
-            let error = AuditEvent.errorEvent(for: request, rejection: rejection, id: eventID("error"), timestamp: now, server: serverName, transactionNum: transactionNum)
-            try await store.insert(events: error.map { [$0] } ?? [])
-            return .rejected(.rejected(rejection, transactionNum: transactionNum, request: request))
+        let command: Command
+        do {
+            command = try Command(validating: request)
+        } catch {
+            return try await refuse(request, error, transactionNum: transactionNum, at: now, log: !isRetry)
         }
-
-        let command = Result { () throws(Rejection) in try Command(validating: request) }
-        if let userCommand = AuditEvent.userCommand(for: request, id: eventID("command"), timestamp: now, server: serverName, transactionNum: transactionNum) {
-            try await store.insert(events: [userCommand])
-        }
-        guard case .success(.dumplog(let user, let filename)) = command else {
-            if case .failure(let rejection) = command { return try await refuse(rejection) }
-            return try await refuse(Rejection(.malformedCommand, "only DUMPLOG is served here"))
+        guard case .dumplog(let user, let filename) = command else {
+            return try await refuse(request, Rejection(.malformedCommand, "only DUMPLOG is served here"), transactionNum: transactionNum, at: now, log: !isRetry)
         }
         guard user != nil || bySupervisor else {
-            return try await refuse(Rejection(.supervisorOnly, "DUMPLOG of the whole log is for the supervisor: send 'Authorization: Bearer <supervisor token>'"))
+            return try await refuse(
+                request, Rejection(.supervisorOnly, "DUMPLOG of the whole log is for the supervisor: send 'Authorization: Bearer <supervisor token>'"),
+                transactionNum: transactionNum, at: now, log: !isRetry
+            )
         }
         do {
             try await awaitEventsInFlight()
         } catch let rejection as Rejection {
-            return try await refuse(rejection)
+            return try await refuse(request, rejection, transactionNum: transactionNum, at: now, log: !isRetry)
+        }
+        if !isRetry {
+            try await store.insert([record(of: request, transactionNum: transactionNum, at: now, rejection: nil)])
         }
         let path = "\(dumpDirectory)/\(filename.rawValue)"
         let events = try await write(user: user, to: path)
@@ -64,27 +80,35 @@ public struct DumpService: Sendable {
         return .written(path: path, events: events, transactionNum: transactionNum)
     }
 
+    /// The DUMPLOG's own record: its userCommand, and its errorEvent when refused.
+    private func record(of request: CommandRequest, transactionNum: Int64, at now: Int64, rejection: Rejection?) -> TransactionRecord {
+        TransactionRecord(
+            head: .command(request, id: RecordID.next(), server: serverName, at: now, refusal: rejection.map { LogText.safe($0.message) }),
+            result: RecordResult(transactionNum: transactionNum, code: rejection?.code.rawValue ?? RecordResult.ok)
+        )
+    }
+
+    private func refuse(_ request: CommandRequest, _ rejection: Rejection, transactionNum: Int64, at now: Int64, log: Bool = true) async throws -> Outcome {
+        let record = record(of: request, transactionNum: transactionNum, at: now, rejection: rejection)
+        if log { try await store.insert([record]) }
+        return .rejected(record.reply)
+    }
+
     /// The barrier: returns once every event committed before it began is in the audit
-    /// database. First the outbox must have handed all of them to the broker; then a marker
-    /// published behind them must come out of the queue, stored past by the consumer.
+    /// database. First the transaction servers' outbox must have handed all of them to the
+    /// broker; then a marker published behind them must come out of the queue, stored past by
+    /// the consumer. Refuses (audit_unavailable) while records that could not be stored exist:
+    /// the log would not be complete.
     func awaitEventsInFlight() async throws {
         let deadline = ContinuousClock.now.advanced(by: barrierTimeout)
-        var newest: Int64? = nil
-        for try await id in try await trading.query("SELECT max(id) FROM audit_outbox", logger: logger).decode(Int64?.self) {
-            newest = id
+        let relayed: Bool
+        do {
+            relayed = try await outbox.awaitRelayed(within: barrierTimeout)
+        } catch {
+            throw Rejection(.auditUnavailable, "the transaction servers could not be asked whether every event was sent (\(error)); try again")
         }
-        if let newest {
-            while true {
-                var waiting = false
-                for try await _ in try await trading.query("SELECT 1 FROM audit_outbox WHERE id <= \(newest) LIMIT 1", logger: logger).decode(Int.self) {
-                    waiting = true
-                }
-                if !waiting { break }
-                guard ContinuousClock.now < deadline else {
-                    throw Rejection(.auditUnavailable, "audit events are still waiting to be published (is RabbitMQ down?); try again")
-                }
-                try await Task.sleep(for: .milliseconds(10))
-            }
+        guard relayed else {
+            throw Rejection(.auditUnavailable, "audit events are still waiting to be published (is RabbitMQ down?); try again")
         }
         let marker = UUID().uuidString.lowercased()
         do {
@@ -94,6 +118,10 @@ public struct DumpService: Sendable {
         }
         guard await barriers.wait(for: marker, timeout: deadline - ContinuousClock.now) else {
             throw Rejection(.auditUnavailable, "the audit consumer has not caught up yet; try again")
+        }
+        let refused = try await store.refusedRecordCount()
+        guard refused == 0 else {
+            throw Rejection(.auditUnavailable, "\(refused) audit record(s) could not be stored as events (see the audit database's refused_records); the log would not be complete")
         }
     }
 
@@ -107,9 +135,9 @@ public struct DumpService: Sendable {
                 try await file.withBufferedWriter { writer in
                     var chunk = AuditLogXML.header
                     chunk.reserveCapacity(Self.chunkBytes + 4_096)
-                    try await store.forEachEvent(of: user?.rawValue) { event in
-                        AuditLogXML.append(event, to: &chunk)
-                        count += 1
+                    try await store.forEachGroup(of: user?.rawValue) { xml, events in
+                        chunk.append(contentsOf: xml.utf8)
+                        count += events
                         if chunk.count >= Self.chunkBytes {
                             try await writer.write(contentsOf: chunk)
                             chunk.removeAll(keepingCapacity: true)
@@ -128,11 +156,42 @@ public struct DumpService: Sendable {
     }
 
     static let chunkBytes = 256 * 1024
+}
 
-    private func nextTransactionNum() async throws -> Int64 {
-        for try await next in try await trading.query("SELECT nextval('transaction_numbers')", logger: logger).decode(Int64.self) {
+extension AuditStore {
+    /// A transactionNum for a DUMPLOG that brought none, from the audit database's own range.
+    func nextDumpTransactionNum() async throws -> Int64 {
+        for try await next in try await client.query("SELECT nextval('dump_transaction_numbers')", logger: logger).decode(Int64.self) {
             return next
         }
-        throw Rejection(.auditUnavailable, "the trading database gave no transaction number")
+        throw Rejection(.auditUnavailable, "the audit database gave no transaction number")
+    }
+
+    enum DumpKeyClaim {
+        case claimed
+        /// The key's first request was this same one, with this transactionNum.
+        case retry(Int64)
+        case usedForAnotherRequest
+    }
+
+    /// Claims a DUMPLOG's idempotency key for this request, or says who has it.
+    func claimDumpKey(_ key: String, fingerprint: String, transactionNum: Int64, at now: Int64) async throws -> DumpKeyClaim {
+        let rows = try await client.query(
+            """
+            WITH claimed AS (
+                INSERT INTO dump_requests (idempotency_key, fingerprint, transaction_num, at_ms)
+                VALUES (\(key), \(fingerprint), \(transactionNum), \(now)) ON CONFLICT (idempotency_key) DO NOTHING RETURNING 1
+            )
+            SELECT (SELECT count(*) FROM claimed)::bigint, d.fingerprint, d.transaction_num
+            FROM (SELECT 1) one LEFT JOIN dump_requests d ON d.idempotency_key = \(key)
+            """,
+            logger: logger
+        )
+        for try await (claimed, storedFingerprint, storedNumber) in rows.decode((Int64, String?, Int64?).self) {
+            if claimed > 0 { return .claimed }
+            guard let storedFingerprint, let storedNumber else { return .claimed }
+            return storedFingerprint == fingerprint ? .retry(storedNumber) : .usedForAnotherRequest
+        }
+        return .claimed
     }
 }

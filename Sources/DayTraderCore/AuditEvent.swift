@@ -1,22 +1,21 @@
 /// One event of the audit log, as the transaction servers produce it and the audit server stores it.
 ///
 /// The struct is deliberately flat: every kind uses a subset of the same fields, which is how
-/// the events travel as JSON (snake_case keys, nil fields omitted, money as "100.00") and how
-/// `AuditLogXML` writes them. Build events with the static factories, which ask for exactly
-/// the fields each kind requires; a consumer that receives events from elsewhere checks
-/// `missingFields` and refuses an event that would not validate against the log schema.
-public struct AuditEvent: Codable, Hashable, Sendable {
+/// the audit database stores them and how `AuditLogXML` writes them. The audit server builds a
+/// record's events with ``events(of:)``; the static factories ask for exactly the fields each
+/// kind requires, and `missingFields` says whether an event would validate against the log schema.
+public struct AuditEvent: Hashable, Sendable {
     /// The element the event becomes in the log.
-    public enum Kind: String, Codable, Sendable, CaseIterable {
+    public enum Kind: String, Sendable, CaseIterable {
         case userCommand, quoteServer, accountTransaction, systemEvent, errorEvent, debugEvent
     }
 
     /// What an accountTransaction did to the account's money.
-    public enum Action: String, Codable, Sendable, CaseIterable {
+    public enum Action: String, Sendable, CaseIterable {
         case add, remove
     }
 
-    /// Unique event id (a UUID string, made by the caller), so a retried delivery is stored once.
+    /// Unique event id: the record's id and the event's place in it.
     public var id: String
     public var kind: Kind
     /// Unix milliseconds.
@@ -29,7 +28,7 @@ public struct AuditEvent: Codable, Hashable, Sendable {
     public var username: String?
     public var stockSymbol: String?
     public var filename: String?
-    public var funds: Money?
+    public var funds: LoggedDecimal?
     /// quoteServer: the price as the quote server returned it.
     public var price: Money?
     /// quoteServer: the quote server's own timestamp, Unix milliseconds.
@@ -52,7 +51,7 @@ public struct AuditEvent: Codable, Hashable, Sendable {
         username: String? = nil,
         stockSymbol: String? = nil,
         filename: String? = nil,
-        funds: Money? = nil,
+        funds: LoggedDecimal? = nil,
         price: Money? = nil,
         quoteServerTime: Int64? = nil,
         cryptokey: String? = nil,
@@ -77,25 +76,6 @@ public struct AuditEvent: Codable, Hashable, Sendable {
         self.errorMessage = errorMessage
         self.debugMessage = debugMessage
     }
-
-    enum CodingKeys: String, CodingKey {
-        case id
-        case kind
-        case timestamp = "at_ms"
-        case server
-        case transactionNum = "transaction_num"
-        case command
-        case username
-        case stockSymbol = "stock_symbol"
-        case filename
-        case funds
-        case price
-        case quoteServerTime = "quote_server_time"
-        case cryptokey
-        case action
-        case errorMessage = "error_message"
-        case debugMessage = "debug_message"
-    }
 }
 
 // MARK: - Factories
@@ -105,7 +85,7 @@ extension AuditEvent {
     public static func userCommand(
         id: String, timestamp: Int64, server: String, transactionNum: Int64,
         command: CommandName,
-        username: String? = nil, stockSymbol: String? = nil, filename: String? = nil, funds: Money? = nil
+        username: String? = nil, stockSymbol: String? = nil, filename: String? = nil, funds: LoggedDecimal? = nil
     ) -> AuditEvent {
         AuditEvent(
             id: id, kind: .userCommand, timestamp: timestamp, server: server, transactionNum: transactionNum,
@@ -132,7 +112,7 @@ extension AuditEvent {
     ) -> AuditEvent {
         AuditEvent(
             id: id, kind: .accountTransaction, timestamp: timestamp, server: server, transactionNum: transactionNum,
-            username: username, funds: funds, action: action.rawValue
+            username: username, funds: LoggedDecimal(funds), action: action.rawValue
         )
     }
 
@@ -144,7 +124,7 @@ extension AuditEvent {
     ) -> AuditEvent {
         AuditEvent(
             id: id, kind: .systemEvent, timestamp: timestamp, server: server, transactionNum: transactionNum,
-            command: command.rawValue, username: username, stockSymbol: stockSymbol, filename: filename, funds: funds
+            command: command.rawValue, username: username, stockSymbol: stockSymbol, filename: filename, funds: funds.map(LoggedDecimal.init)
         )
     }
 
@@ -152,7 +132,7 @@ extension AuditEvent {
     public static func errorEvent(
         id: String, timestamp: Int64, server: String, transactionNum: Int64,
         command: CommandName,
-        username: String? = nil, stockSymbol: String? = nil, filename: String? = nil, funds: Money? = nil,
+        username: String? = nil, stockSymbol: String? = nil, filename: String? = nil, funds: LoggedDecimal? = nil,
         errorMessage: String?
     ) -> AuditEvent {
         AuditEvent(
@@ -166,7 +146,7 @@ extension AuditEvent {
     public static func debugEvent(
         id: String, timestamp: Int64, server: String, transactionNum: Int64,
         command: CommandName,
-        username: String? = nil, stockSymbol: String? = nil, filename: String? = nil, funds: Money? = nil,
+        username: String? = nil, stockSymbol: String? = nil, filename: String? = nil, funds: LoggedDecimal? = nil,
         debugMessage: String?
     ) -> AuditEvent {
         AuditEvent(

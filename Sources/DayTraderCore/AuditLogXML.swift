@@ -34,7 +34,7 @@ public enum AuditLogXML {
             textChild("username", event.username, &buffer)
             textChild("stockSymbol", event.stockSymbol, &buffer)
             textChild("filename", event.filename, &buffer)
-            moneyChild("funds", event.funds, &buffer)
+            textChild("funds", event.funds?.text, &buffer)
             if event.kind == .errorEvent {
                 textChild("errorMessage", event.errorMessage, &buffer)
             } else if event.kind == .debugEvent {
@@ -49,7 +49,7 @@ public enum AuditLogXML {
         case .accountTransaction:
             textChild("action", event.action, &buffer)
             textChild("username", event.username, &buffer)
-            moneyChild("funds", event.funds, &buffer)
+            textChild("funds", event.funds?.text, &buffer)
         }
 
         literal("\t</", &buffer)

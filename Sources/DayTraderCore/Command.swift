@@ -67,6 +67,14 @@ public struct CommandRequest: Hashable, Sendable {
         case .filename: filename
         }
     }
+
+    /// What must match when an idempotency key is used again: the same key for another request
+    /// (another field, another transactionNum) is refused. Each field is written with its length,
+    /// so no two different requests share a fingerprint.
+    public func fingerprint(transactionNum: Int64?) -> String {
+        [name, user, symbol, amount, filename, transactionNum.map(String.init)]
+            .map { field in field.map { "\($0.utf8.count):\($0)" } ?? "-" }.joined(separator: "|")
+    }
 }
 
 /// Limits an operator can configure.

@@ -5,17 +5,6 @@ import Hummingbird
 /// The HTTP form of a command, shared by the transaction servers and the audit server: one
 /// JSON body for every command, JSON replies, and one status for each rejection code.
 public enum CommandHTTP {
-    /// The JSON body of every command route. Money travels as strings ("12.34"), never as
-    /// binary floating-point numbers.
-    struct Body: Decodable {
-        var user: String?
-        var symbol: String?
-        var amount: String?
-        var filename: String?
-        var transactionNum: Int64?
-        var idempotencyKey: String?
-    }
-
     /// A command as it arrived, checked for shape (not yet for its rules).
     public struct Submitted: Sendable {
         public var request: CommandRequest
@@ -24,12 +13,6 @@ public enum CommandHTTP {
     }
 
     public static let maximumBodyBytes = 16 * 1024
-
-    public static let encoder: JSONEncoder = {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return encoder
-    }()
 
     /// The route of a command (``CommandName/httpPath``).
     public static func path(for name: CommandName) -> String {
@@ -42,29 +25,60 @@ public enum CommandHTTP {
         case refused(Response)
     }
 
+    /// Reads a command route's body: one JSON object, money as strings ("12.34", never binary
+    /// floating point), `transactionNum` a whole number; other fields are ignored.
     public static func decode(_ name: CommandName, from request: Request) async -> Decoded {
-        let body: Body
+        let body: JSONValue
         do {
             let bytes = try await request.body.collect(upTo: maximumBodyBytes)
-            body = try JSONDecoder().decode(Body.self, from: Data(buffer: bytes))
+            body = try JSONValue(parsing: bytes.readableBytesView)
+        } catch is JSONParseError {
+            return .refused(malformed("the body is not valid JSON"))
         } catch {
-            return .refused(self.error(.badRequest, code: Rejection.Code.malformedCommand.rawValue, message: describe(bodyError: error)))
+            return .refused(malformed("the body must be a JSON object of at most \(maximumBodyBytes) bytes"))
         }
-        if let number = body.transactionNum, number < 1 {
-            return .refused(self.error(.badRequest, code: Rejection.Code.malformedCommand.rawValue, message: "transactionNum must be at least 1"))
+        guard case .object = body else { return .refused(malformed("the body must be a JSON object")) }
+        func text(_ key: String) throws(WrongType) -> String? {
+            guard let value = body[key], !value.isNull else { return nil }
+            guard let text = value.string else { throw WrongType(field: key) }
+            return text
         }
-        let key = body.idempotencyKey ?? request.headers[.init("Idempotency-Key")!]
+        let fields: (user: String?, symbol: String?, amount: String?, filename: String?, key: String?, number: Int64?)
+        do {
+            let number: Int64? = try {
+                guard let value = body["transactionNum"], !value.isNull else { return nil }
+                guard let number = value.int else { throw WrongType(field: "transactionNum") }
+                return number
+            }()
+            fields = (try text("user"), try text("symbol"), try text("amount"), try text("filename"), try text("idempotencyKey"), number)
+        } catch let error as WrongType {
+            return .refused(malformed("field '\(error.field)' has the wrong type: amounts and ids are strings, transactionNum is an integer"))
+        } catch {
+            return .refused(malformed("the body could not be read"))
+        }
+        if let number = fields.number, number < 1 {
+            return .refused(malformed("transactionNum must be at least 1"))
+        }
+        let key = fields.key ?? request.headers[.init("Idempotency-Key")!]
         if let key, key.isEmpty || key.utf8.count > 200 {
-            return .refused(self.error(.badRequest, code: Rejection.Code.malformedCommand.rawValue, message: "idempotencyKey must be 1-200 characters"))
+            return .refused(malformed("idempotencyKey must be 1-200 characters"))
         }
-        let commandRequest = CommandRequest(name: name.rawValue, user: body.user, symbol: body.symbol, amount: body.amount, filename: body.filename)
-        return .command(Submitted(request: commandRequest, transactionNum: body.transactionNum, idempotencyKey: key))
+        let commandRequest = CommandRequest(name: name.rawValue, user: fields.user, symbol: fields.symbol, amount: fields.amount, filename: fields.filename)
+        return .command(Submitted(request: commandRequest, transactionNum: fields.number, idempotencyKey: key))
+    }
+
+    struct WrongType: Error {
+        var field: String
+    }
+
+    static func malformed(_ message: String) -> Response {
+        error(.badRequest, code: Rejection.Code.malformedCommand.rawValue, message: message)
     }
 
     /// The reply as JSON, with the status its error code calls for.
-    public static func response(for reply: CommandReply) throws -> Response {
+    public static func response(for reply: CommandReply) -> Response {
         let status = reply.error.map { Self.status(for: $0.code) } ?? .ok
-        return json(status, String(decoding: try encoder.encode(reply), as: UTF8.self))
+        return json(status, reply.json)
     }
 
     /// The HTTP status for each rejection code: 400 for a malformed request, 404 for an
@@ -88,25 +102,23 @@ public enum CommandHTTP {
         }
     }
 
-    static func describe(bodyError error: any Error) -> String {
-        switch error {
-        case DecodingError.typeMismatch(_, let context), DecodingError.valueNotFound(_, let context):
-            let field = context.codingPath.map(\.stringValue).joined(separator: ".")
-            return "field '\(field)' has the wrong type: amounts and ids are strings, transactionNum is an integer"
-        case DecodingError.dataCorrupted:
-            return "the body is not valid JSON"
-        default:
-            return "the body must be a JSON object of at most \(maximumBodyBytes) bytes"
-        }
-    }
-
     public static func json(_ status: HTTPResponse.Status, _ text: String) -> Response {
         Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: text)))
     }
 
+    public static func json(_ status: HTTPResponse.Status, _ bytes: [UInt8]) -> Response {
+        Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+    }
+
     public static func error(_ status: HTTPResponse.Status, code: String, message: String) -> Response {
-        let body = ["error": ["code": code, "message": message]]
-        let text = (try? encoder.encode(body)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
-        return json(status, text)
+        var json = JSONWriter()
+        json.beginObject()
+        json.key("error")
+        json.beginObject()
+        json.field("code", code)
+        json.field("message", message)
+        json.endObject()
+        json.endObject()
+        return Self.json(status, json.bytes)
     }
 }

@@ -1,32 +1,59 @@
 import PostgresNIO
 
-/// The outbox side of the audit pipeline: events leave Postgres only once the broker has them.
+/// The outbox side of the audit pipeline: records leave PostgreSQL only once the broker has them.
 extension TradingStore {
-    /// Hands the oldest waiting events, at most `limit`, to `publish` as one JSON array and
+    /// Hands the oldest waiting records, at most `limit`, to `publish` as one JSON array and
     /// deletes them once `publish` returns (the broker confirmed them). Returns how many went.
     ///
-    /// The rows stay locked (FOR UPDATE SKIP LOCKED) while they are published, so every instance
-    /// can relay at once without two sending the same rows; if `publish` throws, or this process
-    /// dies, the transaction rolls back and the rows are sent again later. The audit server
-    /// drops the duplicates that this at-least-once delivery can cause.
+    /// The rows are deleted (so locked) before they are published, in a transaction that commits
+    /// only after the confirm: every instance can relay at once without two sending the same rows,
+    /// and if `publish` throws, or this process dies, the transaction rolls back and the rows are
+    /// sent again later. The audit server stores a record's events once, however often it arrives.
     public func relayOutbox(limit: Int, publish: (_ message: [UInt8]) async throws -> Void) async throws -> Int {
         try await client.withTransaction(logger: logger) { connection in
             let rows = try await connection.query(
-                "SELECT id, event FROM audit_outbox ORDER BY id LIMIT \(limit) FOR UPDATE SKIP LOCKED",
+                """
+                DELETE FROM audit_outbox WHERE id IN (SELECT id FROM audit_outbox ORDER BY id LIMIT \(limit) FOR UPDATE SKIP LOCKED)
+                RETURNING id, record
+                """,
                 logger: logger
             )
-            var ids: [Int64] = []
+            var records: [(id: Int64, record: String)] = []
+            for try await row in rows.decode((Int64, String).self) { records.append(row) }
+            guard !records.isEmpty else { return 0 }
+            records.sort { $0.id < $1.id }
             var message: [UInt8] = [UInt8(ascii: "[")]
-            for try await (id, event) in rows.decode((Int64, String).self) {
-                if !ids.isEmpty { message.append(UInt8(ascii: ",")) }
-                ids.append(id)
-                message.append(contentsOf: event.utf8)
+            message.reserveCapacity(records.reduce(2) { $0 + $1.record.utf8.count + 1 })
+            for (index, entry) in records.enumerated() {
+                if index > 0 { message.append(UInt8(ascii: ",")) }
+                message.append(contentsOf: entry.record.utf8)
             }
-            guard !ids.isEmpty else { return 0 }
             message.append(UInt8(ascii: "]"))
             try await publish(message)
-            try await connection.query("DELETE FROM audit_outbox WHERE id = ANY(\(ids))", logger: logger)
-            return ids.count
+            return records.count
+        }
+    }
+
+    /// Waits until every record written to the outbox before the call has been relayed and
+    /// confirmed by the broker; false if that has not happened within `timeout`.
+    ///
+    /// DUMPLOG's barrier (docs/ARCHITECTURE.md): once this returns true, a marker the audit
+    /// server publishes comes out of the audit queue after all of those records.
+    public func awaitOutboxRelayed(within timeout: Duration) async throws -> Bool {
+        let deadline = ContinuousClock.now.advanced(by: timeout)
+        var newest: Int64?
+        for try await id in try await client.query("SELECT max(id) FROM audit_outbox", logger: logger).decode(Int64?.self) {
+            newest = id
+        }
+        guard let newest else { return true }
+        while true {
+            var waiting = false
+            for try await _ in try await client.query("SELECT 1 FROM audit_outbox WHERE id <= \(newest) LIMIT 1", logger: logger).decode(Int.self) {
+                waiting = true
+            }
+            if !waiting { return true }
+            guard ContinuousClock.now < deadline else { return false }
+            try await Task.sleep(for: .milliseconds(5))
         }
     }
 }

@@ -119,6 +119,8 @@ enum Migrations {
             )
             """,
         ]),
+        // Every command, firing and expiry as one server-side function (CommandFunctions).
+        (3, CommandFunctions.migration),
     ]
 
     static func migrate(_ client: PostgresClient, logger: Logger) async throws {

@@ -2,10 +2,10 @@ import DayTraderCore
 import PostgresNIO
 
 extension TradingStore {
-    /// Accounts with pending orders whose 60 s have run out, at most `limit` of them.
-    public func accountsWithExpiredOrders(limit: Int = 100) async throws -> [UserID] {
+    /// Accounts with pending orders whose lifetime has run out at `now`, at most `limit` of them.
+    public func accountsWithExpiredOrders(at now: Timestamp, limit: Int = 100) async throws -> [UserID] {
         let rows = try await client.query(
-            "SELECT DISTINCT user_id FROM pending_orders WHERE expires_at_ms <= \(clock.now().unixMillis) LIMIT \(limit)",
+            "SELECT DISTINCT user_id FROM pending_orders WHERE expires_at_ms <= \(now.unixMillis) LIMIT \(limit)",
             logger: logger
         )
         var users: [UserID] = []
@@ -16,20 +16,16 @@ extension TradingStore {
     }
 
     /// Releases the reserves of the user's expired orders in one transaction, so they come back
-    /// with no other traffic. Returns the new summary, or `nil` when there was nothing to do.
+    /// with no other traffic. The record, or `nil` when there was nothing to do.
     ///
     /// Safe on every instance at once: an account another transaction holds is skipped
     /// (SKIP LOCKED), and that transaction releases the orders itself when it starts.
-    public func expirePendingOrders(for user: UserID) async throws -> AccountSnapshot? {
-        let audit = AuditTrail(server: serverName, now: clock.now())
-        return try await client.withTransaction(logger: logger) { connection in
-            // Every movement here carries its order's own transactionNum.
-            let transaction = CommandTransaction(connection: connection, logger: logger, user: user, transactionNum: 0, audit: audit)
-            guard try await transaction.tryLockAccount() else { return nil }
-            guard try await transaction.expirePendingOrders() > 0 else { return nil }
-            try await transaction.bumpVersion()
-            try await audit.write(on: connection, logger: logger)
-            return try await Self.summary(for: user, now: audit.now, on: connection, logger: logger)
+    public func expirePendingOrders(of user: UserID, head: RecordHead) async throws -> TransactionRecord? {
+        let headJSON = head.json
+        let rows = try await client.query("SELECT dt_expire(\(user.rawValue), \(head.at), \(headJSON))", logger: logger)
+        for try await text in rows.decode(String?.self) {
+            return try text.map { text throws in try TransactionRecord(parsing: text) }
         }
+        return nil
     }
 }

@@ -2,21 +2,17 @@ import DayTraderCore
 import Logging
 import PostgresNIO
 
-/// All trading state, in Postgres. Every command runs as one Postgres transaction.
+/// All trading state, in PostgreSQL. Each command is one call of a server-side function (migration
+/// 3, `CommandFunctions`): one round trip, one transaction, one commit.
 ///
-/// The store holds no state of its own: any number of transaction servers can share one
-/// database, and per-user row locks keep their commands from racing.
+/// The store holds no state of its own: any number of transaction servers can share one database,
+/// and per-user row locks keep their commands from racing.
 public struct TradingStore: Sendable {
     let client: PostgresClient
-    let clock: any TradingClock
-    /// This instance's name, written into every audit event it produces.
-    let serverName: String
     let logger: Logger
 
-    public init(client: PostgresClient, clock: any TradingClock, serverName: String, logger: Logger) {
+    public init(client: PostgresClient, logger: Logger) {
         self.client = client
-        self.clock = clock
-        self.serverName = serverName
         self.logger = logger
     }
 
@@ -25,219 +21,211 @@ public struct TradingStore: Sendable {
         try await Migrations.migrate(client, logger: logger)
     }
 
-    /// One command as a client sent it, with what the server learned before the transaction.
-    public struct Submission: Sendable {
-        public var request: CommandRequest
-        /// The validated command, or why the request is not one.
-        public var command: Result<Command, Rejection>
-        /// The client's transactionNum (a workload line number); assigned when absent.
+    /// One command, as the transaction server prepared it: what the client asked, the record's
+    /// head, and what `TradingRules` computed; the database checks the account's state against it.
+    public struct Call: Sendable {
+        public var command: CommandName
+        /// The account; `nil` for a request that is not a valid command (it is logged and refused).
+        public var user: UserID?
+        public var symbol: StockSymbol?
         public var transactionNum: Int64?
         public var idempotencyKey: String?
-        /// The price for QUOTE, BUY and SELL, fetched before the transaction opened (the quote
-        /// server is slow, and no lock is held while waiting for it), or why there is none.
-        public var quote: Result<QuoteInfo, Rejection>?
+        /// What must match when the key is used again.
+        public var fingerprint: String
+        public var head: RecordHead
+        /// A refusal decided before the call; its message is in the head.
+        public var refusal: Rejection.Code?
+        /// Whether the outcome is kept under the key (not for `quote_unavailable`: the same
+        /// request may succeed a moment later).
+        public var keepsOutcome: Bool = true
+        /// Cents: ADD and SET_*_AMOUNT the amount, BUY and SELL the cost.
+        public var amount: Int64 = 0
+        public var shares: Int64 = 0
+        /// Cents: BUY and SELL the price per share, SET_*_TRIGGER the trigger price.
+        public var price: Int64 = 0
+        /// BUY and SELL: when the pending order expires.
+        public var expiresAt: Int64 = 0
+        /// DISPLAY_SUMMARY: the version the account cache holds, if any; the database sends the
+        /// whole account only when its own differs.
+        public var cachedVersion: Int64?
 
-        public init(request: CommandRequest, command: Result<Command, Rejection>, transactionNum: Int64?, idempotencyKey: String?, quote: Result<QuoteInfo, Rejection>? = nil) {
-            self.request = request
+        public init(command: CommandName, user: UserID?, symbol: StockSymbol?, transactionNum: Int64?, idempotencyKey: String?, fingerprint: String, head: RecordHead) {
             self.command = command
+            self.user = user
+            self.symbol = symbol
             self.transactionNum = transactionNum
             self.idempotencyKey = idempotencyKey
-            self.quote = quote
+            self.fingerprint = fingerprint
+            self.head = head
         }
 
-        /// What must match when a key is used again: the same key for another request is an error.
-        var fingerprint: String { Self.fingerprint(request, transactionNum: transactionNum) }
-
-        static func fingerprint(_ request: CommandRequest, transactionNum: Int64?) -> String {
-            [request.name, request.user, request.symbol, request.amount, request.filename, transactionNum.map(String.init)]
-                .map { $0 ?? "" }.joined(separator: "|")
-        }
+        /// When the command happened: the head's time.
+        public var now: Int64 { head.at }
     }
 
-    /// The reply an earlier request with this idempotency key got, if any; a key already used
-    /// for a different request is a rejection.
-    public func previousReply(to submission: Submission) async throws -> CommandReply? {
-        guard let key = submission.idempotencyKey else { return nil }
-        return try await client.withConnection { connection in
-            try await previousReply(key: key, fingerprint: submission.fingerprint, connection)
-        }
+    /// What a call came to.
+    public struct Outcome: Sendable {
+        /// The command's record: its head and what the database did. For a retry of a key already
+        /// used, the first attempt's record (``replayed``).
+        public var record: TransactionRecord
+        public var replayed: Bool
+        /// The account's version now (DISPLAY_SUMMARY compares it with the cache's).
+        public var version: Int64?
+        /// The whole account, when a DISPLAY_SUMMARY's cached version was not the current one.
+        public var state: AccountState?
     }
 
-    /// What one command did.
-    public struct Execution: Sendable {
-        public var reply: CommandReply
-        /// The account's summary as committed, when the command changed the account: the
-        /// write-through value for the account cache.
-        public var snapshot: AccountSnapshot?
-    }
-
-    /// Runs the command in one transaction and returns its reply; a rejection is a reply too.
+    /// Runs the calls in one round trip and one transaction, in order; their outcomes in the same
+    /// order. The caller sorts them by user, so that concurrent batches lock accounts in one order.
     ///
-    /// With an idempotency key, a retry (even one racing the first attempt on another instance)
-    /// gets the first reply back and changes nothing.
-    public func execute(_ submission: Submission) async throws -> Execution {
-        // A unique violation on processed_requests means a concurrent attempt with the same key
-        // committed first; the next pass finds its reply.
-        var attempt = 1
-        while true {
-            do {
-                return try await executeOnce(submission)
-            } catch let error as PostgresTransactionError where error.isUniqueViolation && attempt < 3 {
-                attempt += 1
-            } catch let error as PostgresTransactionError {
-                // The only rejection raised outside the command's savepoint: a reused key. Its
-                // transaction rolled back, so it is logged on its own.
-                guard let rejection = error.closureError as? Rejection else { throw error }
-                let transactionNum = try await logAnswered(submission.request, transactionNum: submission.transactionNum, rejection: rejection)
-                return Execution(reply: .rejected(rejection, transactionNum: transactionNum, request: submission.request))
-            }
+    /// Throws when the database refused the whole call: a bigint overflow (SQLSTATE 22003), a
+    /// racing first use of a key (23505), a constraint the functions should never break (a bug),
+    /// or the database being unreachable. Nothing of the batch was applied then.
+    public func execute(_ calls: [Call]) async throws -> [Outcome] {
+        guard !calls.isEmpty else { return [] }
+        var statement = ExecuteCommands(history: AccountState.historyLimit)
+        for call in calls {
+            statement.command.append(call.command.rawValue)
+            statement.user.append(call.user?.rawValue ?? "")
+            statement.symbol.append(call.symbol?.rawValue ?? "")
+            statement.now.append(call.now)
+            statement.transactionNum.append(call.transactionNum ?? 0)
+            statement.key.append(call.idempotencyKey ?? "")
+            statement.fingerprint.append(call.fingerprint)
+            statement.head.append(call.head.json)
+            statement.refusal.append(call.refusal?.rawValue ?? "")
+            statement.keepsOutcome.append(call.keepsOutcome)
+            statement.amount.append(call.amount)
+            statement.shares.append(call.shares)
+            statement.price.append(call.price)
+            statement.expiresAt.append(call.expiresAt)
+            statement.cachedVersion.append(call.cachedVersion ?? -1)
+        }
+        var outcomes: [Outcome] = []
+        outcomes.reserveCapacity(calls.count)
+        for try await (replayed, body, version, state) in try await client.execute(statement, logger: logger) {
+            let call = calls[outcomes.count]
+            let record = replayed
+                ? try TransactionRecord(parsing: body)
+                : TransactionRecord(head: call.head, result: try RecordResult(json: JSONValue(parsing: body)))
+            outcomes.append(Outcome(
+                record: record, replayed: replayed, version: version,
+                state: try state.map { text throws in try AccountState(parsing: text) }
+            ))
+        }
+        guard outcomes.count == calls.count else {
+            throw StoreError.inconsistent("\(calls.count) commands went in, \(outcomes.count) outcomes came out")
+        }
+        return outcomes
+    }
+
+    /// `dt_execute`: arrays of the calls' fields, one element per command.
+    struct ExecuteCommands: PostgresPreparedStatement {
+        static let sql = "SELECT replayed, body, version, state FROM dt_execute($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
+        typealias Row = (Bool, String, Int64?, String?)
+
+        var command: [String] = []
+        var user: [String] = []
+        var symbol: [String] = []
+        var now: [Int64] = []
+        var transactionNum: [Int64] = []
+        var key: [String] = []
+        var fingerprint: [String] = []
+        var head: [String] = []
+        var refusal: [String] = []
+        var keepsOutcome: [Bool] = []
+        var amount: [Int64] = []
+        var shares: [Int64] = []
+        var price: [Int64] = []
+        var expiresAt: [Int64] = []
+        var cachedVersion: [Int64] = []
+        var history: Int32
+
+        init(history: Int) {
+            self.history = Int32(history)
+        }
+
+        func makeBindings() throws -> PostgresBindings {
+            var bindings = PostgresBindings(capacity: 16)
+            bindings.append(command)
+            bindings.append(user)
+            bindings.append(symbol)
+            bindings.append(now)
+            bindings.append(transactionNum)
+            bindings.append(key)
+            bindings.append(fingerprint)
+            bindings.append(head)
+            bindings.append(refusal)
+            bindings.append(keepsOutcome)
+            bindings.append(amount)
+            bindings.append(shares)
+            bindings.append(price)
+            bindings.append(expiresAt)
+            bindings.append(cachedVersion)
+            bindings.append(history)
+            return bindings
+        }
+
+        func decodeRow(_ row: PostgresRow) throws -> Row {
+            try row.decode(Row.self)
         }
     }
 
-    private func executeOnce(_ submission: Submission) async throws -> Execution {
-        let audit = AuditTrail(server: serverName, now: clock.now())
-        return try await client.withTransaction(logger: logger) { connection in
-            let execution = try await perform(submission, audit: audit, on: connection)
-            try await audit.write(on: connection, logger: logger)
-            return execution
-        }
+    /// What an idempotency key holds.
+    public enum StoredRecord: Sendable {
+        /// Nothing yet.
+        case none
+        /// The record of the first attempt of this same request.
+        case same(TransactionRecord)
+        /// The key was used for a different request.
+        case other
     }
 
-    private func perform(_ submission: Submission, audit: AuditTrail, on connection: PostgresConnection) async throws -> Execution {
-        let transactionNum = try await assignTransactionNum(submission.transactionNum, connection)
-        let user: UserID? = switch submission.command {
-        case .success(let command): command.user
-        case .failure: nil
+    /// What `key` holds, looked up on its own (a retry that would otherwise cost a quote hit).
+    public func storedRecord(key: String, fingerprint: String) async throws -> StoredRecord {
+        let rows = try await client.query("SELECT fingerprint, record FROM processed_requests WHERE idempotency_key = \(key)", logger: logger)
+        for try await (stored, record) in rows.decode((String, String).self) {
+            guard stored == fingerprint else { return .other }
+            return .same(try TransactionRecord(parsing: record))
         }
-        let transaction = user.map { CommandTransaction(connection: connection, logger: logger, user: $0, transactionNum: transactionNum, audit: audit) }
-
-        // Lock first, then look for an earlier reply: a racing retry for the same user waits
-        // on the lock and then sees the first attempt's committed reply.
-        var account: CommandTransaction.Account?
-        var changed = false
-        if let transaction, case .success(let command) = submission.command {
-            account = command.name == .add ? try await transaction.createAndLockAccount() : try await transaction.lockAccount()
-            if account != nil, try await transaction.expirePendingOrders() > 0 {
-                changed = true
-                account = try await transaction.lockAccount()
-            }
-        }
-        if let key = submission.idempotencyKey {
-            if let previous = try await previousReply(key: key, fingerprint: submission.fingerprint, connection) {
-                return Execution(reply: previous, snapshot: try await snapshot(if: changed, transaction))
-            }
-        }
-
-        audit.userCommand(submission.request, transactionNum: transactionNum)
-        if case .success(let command) = submission.command, let user, case .success(let quote)? = submission.quote {
-            // Logged before the savepoint: a hit happened even if the command is then refused.
-            audit.quote(quote, command: command.name, user: user, transactionNum: transactionNum)
-        }
-        let reply: CommandReply
-        do {
-            let command = try submission.command.get()
-            guard let transaction else {
-                throw Rejection(.malformedCommand, "\(command.name.rawValue) is not handled by the trading store")
-            }
-            guard let account else {
-                throw Rejection(.unknownAccount, "user \(transaction.user) has no account; ADD funds first")
-            }
-            try await connection.query("SAVEPOINT command", logger: logger)
-            let mark = audit.mark
-            do {
-                reply = try await run(command, on: transaction, account: account, quote: submission.quote)
-            } catch let rejection as Rejection {
-                // A rejected command changes nothing, even if a rule failed half way.
-                try await connection.query("ROLLBACK TO SAVEPOINT command", logger: logger)
-                audit.rollback(to: mark)
-                throw rejection
-            }
-            // QUOTE reads a price and writes nothing of the account's.
-            if command.name != .quote { changed = true }
-        } catch let rejection as Rejection {
-            audit.errorEvent(submission.request, rejection, transactionNum: transactionNum)
-            let rejected = try await record(.rejected(rejection, transactionNum: transactionNum, request: submission.request), submission, connection)
-            return Execution(reply: rejected, snapshot: try await snapshot(if: changed, transaction))
-        }
-        return Execution(reply: try await record(reply, submission, connection), snapshot: try await snapshot(if: changed, transaction))
+        return .none
     }
 
-    /// Logs a command answered without a trading transaction: DISPLAY_SUMMARY, or a request
-    /// refused before one could run. Returns the command's transactionNum (assigned if absent).
-    ///
-    /// With `claiming` (DISPLAY_SUMMARY's idempotency key) a retry of a logged request logs nothing again.
-    public func logAnswered(_ request: CommandRequest, transactionNum given: Int64?, rejection: Rejection?, claiming key: String? = nil) async throws -> Int64 {
-        let audit = AuditTrail(server: serverName, now: clock.now())
-        return try await client.withTransaction(logger: logger) { connection in
-            let transactionNum = try await assignTransactionNum(given, connection)
-            if let key {
-                let reply = CommandReply(transactionNum: transactionNum, command: request.name, user: request.user)
-                let claimed = try await connection.query(
-                    """
-                    INSERT INTO processed_requests (idempotency_key, fingerprint, reply, at_ms)
-                    VALUES (\(key), \(Submission.fingerprint(request, transactionNum: given)), \(try ReplyCoding.encode(reply)), \(audit.now.unixMillis))
-                    ON CONFLICT (idempotency_key) DO NOTHING RETURNING 1
-                    """,
-                    logger: logger
-                )
-                var isFirst = false
-                for try await _ in claimed.decode(Int.self) { isFirst = true }
-                guard isFirst else { return transactionNum }
-            }
-            audit.userCommand(request, transactionNum: transactionNum)
-            if let rejection {
-                audit.errorEvent(request, rejection, transactionNum: transactionNum)
-            }
-            try await audit.write(on: connection, logger: logger)
-            return transactionNum
-        }
+    /// Writes a record the system made by itself with no change of state (the trigger engine's
+    /// quote hit) to the outbox, so that every charged hit reaches the log.
+    public func log(_ head: RecordHead) async throws {
+        let record = #"{"h":"# + head.json + #","r":{"c":"ok"}}"#
+        try await client.query("INSERT INTO audit_outbox (record) VALUES (\(record))", logger: logger)
     }
 
-    private func snapshot(if changed: Bool, _ transaction: CommandTransaction?) async throws -> AccountSnapshot? {
-        guard changed, let transaction else { return nil }
-        try await transaction.bumpVersion()
-        return try await Self.summary(for: transaction.user, now: transaction.now, on: transaction.connection, logger: logger)
-    }
-
-    private func assignTransactionNum(_ given: Int64?, _ connection: PostgresConnection) async throws -> Int64 {
-        if let given { return given }
-        for try await next in try await connection.query("SELECT nextval('transaction_numbers')", logger: logger).decode(Int64.self) {
-            return next
-        }
-        throw StoreError.inconsistent("the transaction number sequence returned nothing")
-    }
-
-    private func previousReply(key: String, fingerprint: String, _ connection: PostgresConnection) async throws -> CommandReply? {
-        let rows = try await connection.query(
-            "SELECT fingerprint, reply FROM processed_requests WHERE idempotency_key = \(key)",
+    /// Forgets idempotency keys first used before `cutoff` (Unix ms), at most `limit` at a time;
+    /// returns how many went. A retry with a forgotten key is a new command (docs/SPEC.md).
+    public func pruneIdempotencyKeys(usedBefore cutoff: Int64, limit: Int = 10_000) async throws -> Int {
+        let rows = try await client.query(
+            """
+            WITH old AS (SELECT ctid FROM processed_requests WHERE at_ms < \(cutoff) LIMIT \(limit))
+            DELETE FROM processed_requests WHERE ctid IN (SELECT ctid FROM old) RETURNING 1
+            """,
             logger: logger
         )
-        for try await (storedFingerprint, reply) in rows.decode((String, String).self) {
-            guard storedFingerprint == fingerprint else {
-                throw Rejection(.idempotencyKeyReused, "idempotency key \(key) was already used for a different request")
-            }
-            return try ReplyCoding.decode(reply)
-        }
-        return nil
-    }
-
-    private func record(_ reply: CommandReply, _ submission: Submission, _ connection: PostgresConnection) async throws -> CommandReply {
-        if let key = submission.idempotencyKey {
-            try await connection.query(
-                """
-                INSERT INTO processed_requests (idempotency_key, fingerprint, reply, at_ms)
-                VALUES (\(key), \(submission.fingerprint), \(try ReplyCoding.encode(reply)), \(clock.now().unixMillis))
-                """,
-                logger: logger
-            )
-        }
-        return reply
+        var count = 0
+        for try await _ in rows.decode(Int.self) { count += 1 }
+        return count
     }
 }
 
-extension PostgresTransactionError {
-    var isUniqueViolation: Bool {
-        let underlying = closureError ?? commitError
-        return (underlying as? PSQLError)?.serverInfo?[.sqlState] == "23505"
+extension PSQLError {
+    /// The SQLSTATE of an error the server reported, if it reported one.
+    public var sqlState: String? { serverInfo?[.sqlState] }
+}
+
+/// A fault in the store itself, never a business rejection.
+public enum StoreError: Error, CustomStringConvertible {
+    case inconsistent(String)
+
+    public var description: String {
+        switch self {
+        case .inconsistent(let message): "inconsistent store: \(message)"
+        }
     }
 }

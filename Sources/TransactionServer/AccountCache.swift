@@ -1,27 +1,33 @@
 import DayTraderCore
 import Logging
 import RedisClient
-import Synchronization
-import TradingStore
 
-/// The write-through cache of account summaries in Redis, shared by every instance.
+/// The write-through cache of accounts in Redis, shared by every instance: each account's state
+/// (``AccountState``) at one version, kept up to date from what each committed transaction
+/// returns, so that DISPLAY_SUMMARY rarely has to build it from PostgreSQL.
 ///
-/// A cached summary is never older than the last committed change:
-/// - before a change, `beginWrite` counts the writer in and deletes the cached value; while any
-///   writer is counted, readers go to Postgres and do not fill the cache;
-/// - after the commit, `endWrite` counts the writer out and stores its snapshot if it is newer
-///   than what is there (the account `version` orders snapshots);
-/// - a reader that filled from Postgres stores its snapshot only if no writer is counted and
-///   nothing newer is there.
-/// A writer that dies leaves its count to expire (`writerTTL`); an invalidation that failed
-/// while Redis was unreachable is retried when it answers again.
+/// Never older than the last commit, because it is never trusted on its own: DISPLAY_SUMMARY
+/// sends the cached version along with the call that logs it, and the database sends the whole
+/// account instead when its own version differs. Writes keep the cache current cheaply:
+/// - a transaction that changed the account returns its new version and what changed (balances,
+///   holdings, orders and triggers added or removed, ledger rows); ``apply(_:)`` adds that to
+///   the cached state, a whole batch of commands in one script, each only if the cached version
+///   is the one just before;
+///   otherwise a change went missing (a write that failed, an instance that died between its
+///   commit and its write) and the script drops the entry;
+/// - a DISPLAY_SUMMARY that got the whole account stores it (``fill(_:with:)``) unless something
+///   newer is there.
+/// Redis being down costs nothing but speed: reads miss, writes are dropped, and PostgreSQL answers.
+///
+/// In Redis, an account is a hash (`<prefix>account:<user>`: `v`, `cash`, `rcash`, `h:<symbol>`,
+/// `o:<order id>`, `g:<side>:<symbol>`) and a list of its newest ledger rows, newest first
+/// (`<prefix>history:<user>`), both expiring after ``idleMillis`` without a write.
 public final class AccountCache: Sendable {
     private let redis: any RedisCommanding
     private let keyPrefix: String
     private let logger: Logger
-    private let pendingInvalidations = Mutex<Set<UserID>>([])
-    static let writerTTLMillis = 10_000
-    static let valueTTLMillis = 600_000
+    /// How long an account stays cached with no change and no read that filled it.
+    static let idleMillis = 600_000
 
     /// - Parameter keyPrefix: namespaces the Redis keys, so systems can share one Redis.
     public init(redis: any RedisCommanding, keyPrefix: String, logger: Logger) {
@@ -30,88 +36,246 @@ public final class AccountCache: Sendable {
         self.logger = logger
     }
 
-    private func keys(_ user: UserID) -> [String] {
-        ["\(keyPrefix)account:\(user.rawValue)", "\(keyPrefix)account-writers:\(user.rawValue)"]
+    private func keys(_ user: String) -> [String] {
+        ["\(keyPrefix)account:\(user)", "\(keyPrefix)history:\(user)"]
     }
 
-    /// The cached summary, or `nil` on a miss, while a change is in flight, or without Redis.
-    public func summary(for user: UserID) async -> String? {
+    /// The cached state, or `nil` on a miss or without Redis. One round trip.
+    public func state(of user: UserID) async -> AccountState? {
+        guard let reply = try? await Self.read.run(on: redis, keys: keys(user.rawValue), arguments: []),
+              let parts = reply.array, parts.count == 2,
+              let fields = parts[0].array, let history = parts[1].array else { return nil }
+        return Self.decode(fields: fields.compactMap(\.string), history: history.compactMap(\.string))
+    }
+
+    /// Adds committed transactions' changes to the cached accounts, in order: one round trip for
+    /// all of them (a batch of commands), none when none changed an account.
+    public func apply(_ records: [(record: TransactionRecord, user: UserID)]) async {
+        var keys: [String] = []
+        var arguments = [String(Self.idleMillis), String(AccountState.historyLimit)]
+        for (record, user) in records {
+            guard let change = Self.change(of: record) else { continue }
+            keys += self.keys(user.rawValue)
+            arguments += [String(change.version), String(change.fields.count / 2)] + change.fields
+            arguments += [String(change.history.count)] + change.history
+        }
+        guard !keys.isEmpty else { return }
         do {
-            return try await redis.execute(["EVAL", Self.readScript, "2"] + keys(user)).string
+            _ = try await Self.write.run(on: redis, keys: keys, arguments: arguments)
         } catch {
-            return nil
+            logger.debug("account cache write skipped", metadata: ["accounts": "\(keys.count / 2)", "error": "\(error)"])
         }
     }
 
-    /// Stores a snapshot read from Postgres, unless a change is in flight or a newer one is there.
-    public func fill(_ user: UserID, with snapshot: AccountSnapshot) async {
-        _ = try? await redis.execute(["EVAL", Self.fillScript, "2"] + keys(user) + [String(snapshot.version), snapshot.json, String(Self.valueTTLMillis)])
+    /// One committed transaction's changes (a firing, an expiry).
+    public func apply(_ record: TransactionRecord, user: UserID) async {
+        await apply([(record, user)])
     }
 
-    /// Call before a transaction that may change the account.
-    public func beginWrite(_ user: UserID) async {
-        do {
-            _ = try await redis.execute(["EVAL", Self.beginScript, "2"] + keys(user) + [String(Self.writerTTLMillis)])
-        } catch {
-            pendingInvalidations.withLock { _ = $0.insert(user) }
+    /// Stores a whole account read from PostgreSQL, unless the cache holds this version or a newer one.
+    public func fill(_ user: UserID, with state: AccountState) async {
+        let fields = Self.fields(of: state)
+        _ = try? await Self.fill.run(
+            on: redis, keys: keys(user.rawValue),
+            arguments: [String(state.version), String(Self.idleMillis), String(fields.count / 2)] + fields + state.history.map(Self.encode)
+        )
+    }
+
+    // MARK: What a record changes
+
+    /// A transaction's changes as the write script takes them: the new version, field and value
+    /// pairs (an empty value deletes the field), and ledger rows to push, oldest first.
+    struct Change: Hashable {
+        var version: Int64
+        var fields: [String]
+        var history: [String]
+    }
+
+    /// `nil` when the record did not change the account.
+    static func change(of record: TransactionRecord) -> Change? {
+        let result = record.result
+        guard let version = result.version, let cash = result.cash, let reservedCash = result.reservedCash else { return nil }
+        var fields = ["cash", String(cash), "rcash", String(reservedCash)]
+        for holding in result.holdings ?? [] {
+            fields += ["h:\(holding.symbol)", encode(holding)]
         }
-    }
-
-    /// Call after the transaction, with the committed snapshot if the account changed.
-    public func endWrite(_ user: UserID, snapshot: AccountSnapshot?) async {
-        do {
-            _ = try await redis.execute(
-                ["EVAL", Self.endScript, "2"] + keys(user)
-                    + [String(snapshot?.version ?? 0), snapshot?.json ?? "", String(Self.valueTTLMillis)]
-            )
-        } catch {
-            pendingInvalidations.withLock { _ = $0.insert(user) }
+        for order in result.expired ?? [] {
+            fields += ["o:\(order.id)", ""]
         }
-    }
-
-    /// Deletes what could not be invalidated while Redis was unreachable. Run periodically.
-    public func retryInvalidations() async {
-        let users = pendingInvalidations.withLock { $0 }
-        guard !users.isEmpty else { return }
-        do {
-            _ = try await redis.execute(["DEL"] + users.map { keys($0)[0] })
-            pendingInvalidations.withLock { $0.subtract(users) }
-            logger.info("account cache invalidations caught up", metadata: ["accounts": "\(users.count)"])
-        } catch {
-            // Still unreachable; try again on the next round.
+        if let order = result.order {
+            // BUY and SELL place the order; COMMIT_* and CANCEL_* take it.
+            let placed = record.commandName == .buy || record.commandName == .sell
+            fields += ["o:\(order.id)", placed ? encode(order) : ""]
         }
+        if let trigger = result.trigger {
+            fields += [triggerField(trigger.key), encode(trigger)]
+        }
+        if let removed = result.removedTrigger {
+            fields += [triggerField(removed), ""]
+        }
+        let history = (result.ledger ?? []).map { row -> String in
+            var row = row
+            row.at = record.head.at
+            return encode(row)
+        }
+        return Change(version: version, fields: fields, history: history)
     }
 
-    static let readScript = """
-        if (tonumber(redis.call('GET', KEYS[2])) or 0) > 0 then return false end
-        return redis.call('HGET', KEYS[1], 'json')
-        """
+    // MARK: Encoding (compact, comma-separated: symbols, sides and kinds hold no commas)
 
-    static let fillScript = """
-        if (tonumber(redis.call('GET', KEYS[2])) or 0) > 0 then return 0 end
-        local current = tonumber(redis.call('HGET', KEYS[1], 'version'))
-        if current ~= nil and current >= tonumber(ARGV[1]) then return 0 end
-        redis.call('HSET', KEYS[1], 'version', ARGV[1], 'json', ARGV[2])
-        redis.call('PEXPIRE', KEYS[1], ARGV[3])
-        return 1
-        """
+    static func fields(of state: AccountState) -> [String] {
+        var fields = ["cash", String(state.cash), "rcash", String(state.reservedCash)]
+        for holding in state.holdings { fields += ["h:\(holding.symbol)", encode(holding)] }
+        for order in state.orders { fields += ["o:\(order.id)", encode(order)] }
+        for trigger in state.triggers { fields += [triggerField(trigger.key), encode(trigger)] }
+        return fields
+    }
 
-    static let beginScript = """
-        redis.call('INCR', KEYS[2])
-        redis.call('PEXPIRE', KEYS[2], ARGV[1])
-        redis.call('DEL', KEYS[1])
-        return 1
-        """
+    static func decode(fields: [String], history: [String]) -> AccountState? {
+        var values: [String: String] = [:]
+        var index = 0
+        while index + 1 < fields.count {
+            values[fields[index]] = fields[index + 1]
+            index += 2
+        }
+        guard let version = values["v"].flatMap(Int64.init), let cash = values["cash"].flatMap(Int64.init),
+              let reservedCash = values["rcash"].flatMap(Int64.init) else { return nil }
+        var state = AccountState(version: version, cash: cash, reservedCash: reservedCash, holdings: [], orders: [], triggers: [], history: [])
+        for (field, value) in values {
+            let parts = commaSeparated(value)
+            if field.hasPrefix("h:"), parts.count == 2, let shares = Int64(parts[0]), let reserved = Int64(parts[1]) {
+                state.holdings.append(HoldingRow(symbol: String(field.dropFirst(2)), shares: shares, reservedShares: reserved))
+            } else if field.hasPrefix("o:"), let id = Int64(field.dropFirst(2)), let order = decodeOrder(id: id, parts) {
+                state.orders.append(order)
+            } else if field.hasPrefix("g:"), let trigger = decodeTrigger(field, parts) {
+                state.triggers.append(trigger)
+            }
+        }
+        state.history = history.compactMap(decodeLedgerRow)
+        return state
+    }
 
-    static let endScript = """
-        local writers = redis.call('DECR', KEYS[2])
-        if writers <= 0 then redis.call('DEL', KEYS[2]) end
-        if ARGV[2] == '' then return writers end
-        local current = tonumber(redis.call('HGET', KEYS[1], 'version'))
-        if current == nil or current < tonumber(ARGV[1]) then
-            redis.call('HSET', KEYS[1], 'version', ARGV[1], 'json', ARGV[2])
-            redis.call('PEXPIRE', KEYS[1], ARGV[3])
+    static func triggerField(_ key: TriggerKey) -> String { "g:\(key.side.rawValue):\(key.symbol)" }
+
+    static func encode(_ holding: HoldingRow) -> String {
+        holding.shares == 0 && holding.reservedShares == 0 ? "" : "\(holding.shares),\(holding.reservedShares)"
+    }
+
+    static func encode(_ order: OrderRow) -> String {
+        "\(order.side.rawValue),\(order.symbol),\(order.shares),\(order.price),\(order.amount),\(order.placedAt),\(order.expiresAt),\(order.transactionNum)"
+    }
+
+    static func decodeOrder(id: Int64, _ parts: [String]) -> OrderRow? {
+        guard parts.count == 8, let side = Side(rawValue: parts[0]), let shares = Int64(parts[2]), let price = Int64(parts[3]),
+              let amount = Int64(parts[4]), let placedAt = Int64(parts[5]), let expiresAt = Int64(parts[6]),
+              let transactionNum = Int64(parts[7]) else { return nil }
+        return OrderRow(id: id, side: side, symbol: parts[1], shares: shares, price: price, amount: amount, placedAt: placedAt, expiresAt: expiresAt, transactionNum: transactionNum)
+    }
+
+    static func encode(_ trigger: TriggerRow) -> String {
+        "\(trigger.amount),\(trigger.triggerPrice.map(String.init) ?? ""),\(trigger.reservedShares),\(trigger.transactionNum)"
+    }
+
+    static func decodeTrigger(_ field: String, _ parts: [String]) -> TriggerRow? {
+        let key = field.utf8.split(separator: UInt8(ascii: ":"), maxSplits: 2).map { String(Substring($0)) }
+        guard key.count == 3, let side = Side(rawValue: key[1]), parts.count == 4, let amount = Int64(parts[0]),
+              let reserved = Int64(parts[2]), let transactionNum = Int64(parts[3]) else { return nil }
+        return TriggerRow(side: side, symbol: key[2], amount: amount, triggerPrice: Int64(parts[1]), reservedShares: reserved, transactionNum: transactionNum)
+    }
+
+    static func encode(_ row: LedgerRow) -> String {
+        "\(row.kind.rawValue),\(row.symbol ?? ""),\(row.cash),\(row.reservedCash),\(row.shares),\(row.reservedShares),\(row.transactionNum),\(row.at ?? 0)"
+    }
+
+    /// The comma-separated parts of a value (split on bytes: `String.split` works on Characters
+    /// and costs several times as much, with a hundred history rows per summary).
+    static func commaSeparated(_ text: String) -> [String] {
+        var parts: [String] = []
+        var utf8 = text.utf8[...]
+        while let comma = utf8.firstIndex(of: UInt8(ascii: ",")) {
+            parts.append(String(Substring(utf8[..<comma])))
+            utf8 = utf8[utf8.index(after: comma)...]
+        }
+        parts.append(String(Substring(utf8)))
+        return parts
+    }
+
+    static func decodeLedgerRow(_ text: String) -> LedgerRow? {
+        let parts = commaSeparated(text)
+        guard parts.count == 8, let kind = LedgerKind(rawValue: parts[0]), let cash = Int64(parts[2]), let reservedCash = Int64(parts[3]),
+              let shares = Int64(parts[4]), let reservedShares = Int64(parts[5]), let transactionNum = Int64(parts[6]),
+              let at = Int64(parts[7]) else { return nil }
+        return LedgerRow(
+            kind: kind, symbol: parts[1].isEmpty ? nil : parts[1], cash: cash, reservedCash: reservedCash,
+            shares: shares, reservedShares: reservedShares, transactionNum: transactionNum, at: at
+        )
+    }
+
+    // MARK: Scripts
+
+    /// The account's fields and its history, read at one moment.
+    static let read = RedisScript("""
+        return {redis.call('HGETALL', KEYS[1]), redis.call('LRANGE', KEYS[2], 0, -1)}
+        """)
+
+    /// KEYS: each account's hash and history. ARGV: idle ms, history limit, then for each account
+    /// its new version, the number of field pairs, the pairs, the number of ledger rows, the rows.
+    /// Each account's change is added only to the state just before it; a cached state older
+    /// than that is dropped (a change went missing), a newer one left as it is.
+    static let write = RedisScript("""
+        local ttl = ARGV[1]
+        local limit = tonumber(ARGV[2])
+        local a = 3
+        for k = 1, #KEYS, 2 do
+            local version = tonumber(ARGV[a])
+            local pairs = tonumber(ARGV[a + 1])
+            local rows = tonumber(ARGV[a + 2 + 2 * pairs])
+            local nextAccount = a + 3 + 2 * pairs + rows
+            local cached = redis.call('HGET', KEYS[k], 'v')
+            if cached then
+                cached = tonumber(cached)
+                if cached == version - 1 then
+                    local sets = {'v', ARGV[a]}
+                    for i = a + 2, a + 1 + 2 * pairs, 2 do
+                        if ARGV[i + 1] == '' then
+                            redis.call('HDEL', KEYS[k], ARGV[i])
+                        else
+                            sets[#sets + 1] = ARGV[i]
+                            sets[#sets + 1] = ARGV[i + 1]
+                        end
+                    end
+                    redis.call('HSET', KEYS[k], unpack(sets))
+                    for j = a + 3 + 2 * pairs, nextAccount - 1 do redis.call('LPUSH', KEYS[k + 1], ARGV[j]) end
+                    redis.call('LTRIM', KEYS[k + 1], 0, limit - 1)
+                    redis.call('PEXPIRE', KEYS[k], ttl)
+                    redis.call('PEXPIRE', KEYS[k + 1], ttl)
+                elseif cached < version then
+                    redis.call('DEL', KEYS[k], KEYS[k + 1])
+                end
+            end
+            a = nextAccount
         end
-        return writers
-        """
+        return 1
+        """)
+
+    /// ARGV: version, idle ms, number of field pairs, the pairs, then the ledger rows newest first.
+    static let fill = RedisScript("""
+        local cached = tonumber(redis.call('HGET', KEYS[1], 'v') or '-1')
+        if cached >= tonumber(ARGV[1]) then return 0 end
+        redis.call('DEL', KEYS[1], KEYS[2])
+        local sets = {'v', ARGV[1]}
+        local i = 4
+        for _ = 1, tonumber(ARGV[3]) do
+            if ARGV[i + 1] ~= '' then
+                sets[#sets + 1] = ARGV[i]
+                sets[#sets + 1] = ARGV[i + 1]
+            end
+            i = i + 2
+        end
+        redis.call('HSET', KEYS[1], unpack(sets))
+        for j = i, #ARGV do redis.call('RPUSH', KEYS[2], ARGV[j]) end
+        redis.call('PEXPIRE', KEYS[1], ARGV[2])
+        redis.call('PEXPIRE', KEYS[2], ARGV[2])
+        return 1
+        """)
 }

@@ -12,7 +12,7 @@ import ServiceSupport
 import TradingStore
 
 /// Builds the transaction server: routes, and the services it runs (the Postgres pool, the
-/// pending-order sweeper, the trigger engine, the audit relay). `clock` and `quoteFetcher` are injectable for tests.
+/// pending-order sweeper, the trigger engine, the audit relay) and the audit barrier route. `clock` and `quoteFetcher` are injectable for tests.
 public func buildApplication(
     configuration: ServerConfiguration,
     clock: any TradingClock = SystemClock(),
@@ -21,7 +21,7 @@ public func buildApplication(
     logger: Logger
 ) -> some ApplicationProtocol {
     let postgres = PostgresClient(configuration: configuration.postgres, backgroundLogger: logger)
-    let store = TradingStore(client: postgres, clock: clock, serverName: configuration.serverName, logger: logger)
+    let store = TradingStore(client: postgres, logger: logger)
     let publisher = AMQPPublisher(endpoint: configuration.rabbitMQ, topology: configuration.auditTopology, logger: logger)
     let redis = RedisClient(host: configuration.redisHost, port: configuration.redisPort, logger: logger)
     let quoteAttempts = 3
@@ -38,12 +38,23 @@ public func buildApplication(
         keyPrefix: configuration.redisKeyPrefix, logger: logger
     )
     let accounts = AccountCache(redis: redis, keyPrefix: configuration.redisKeyPrefix, logger: logger)
-    let triggers = TriggerFirer(store: store, accounts: accounts, logger: logger)
-    let service = CommandService(store: store, quotes: quotes, accounts: accounts, limits: configuration.limits, triggers: triggers)
+    let batcher = CommandBatcher(store: store, maxBatch: configuration.batchSize, maxCalls: configuration.batchCalls) { outcomes in
+        // Write through what the batch changed, before any of its commands is answered.
+        await accounts.apply(outcomes.compactMap { outcome in
+            guard !outcome.replayed, let user = outcome.record.head.user.flatMap({ try? UserID(validating: $0) }) else { return nil }
+            return (outcome.record, user)
+        })
+    }
+    let triggers = TriggerFirer(store: store, accounts: accounts, clock: clock, serverName: configuration.serverName, logger: logger)
+    let service = CommandService(
+        store: store, batcher: batcher, quotes: quotes, accounts: accounts, limits: configuration.limits,
+        clock: clock, serverName: configuration.serverName, triggers: triggers
+    )
 
     let router = Router()
     router.add(middleware: MetricsMiddleware())
     CommandRoutes(service: service, logger: logger).register(on: router)
+    AuditBarrierRoute(store: store, logger: logger).register(on: router)
     // Ready only while Postgres answers: without it no command can run.
     router.addOperationalRoutes(database: postgres, metrics: metrics, logger: logger)
 
@@ -57,8 +68,14 @@ public func buildApplication(
         services: [
             postgres,
             migrated.holding(AuditRelay(store: store, publisher: publisher, idleMillis: configuration.relayIntervalMillis, logger: logger)),
-            migrated.holding(PendingOrderSweeper(store: store, accounts: accounts, intervalMillis: configuration.sweepIntervalMillis, logger: logger)),
-            migrated.holding(TriggerEngine(store: store, quotes: quotes, firer: triggers, intervalMillis: configuration.triggerIntervalMillis, logger: logger)),
+            migrated.holding(PendingOrderSweeper(
+                store: store, accounts: accounts, clock: clock, serverName: configuration.serverName,
+                intervalMillis: configuration.sweepIntervalMillis, keyRetentionMillis: configuration.keyRetentionMillis, logger: logger
+            )),
+            migrated.holding(TriggerEngine(
+                store: store, quotes: quotes, firer: triggers, clock: clock, serverName: configuration.serverName,
+                intervalMillis: configuration.triggerIntervalMillis, logger: logger
+            )),
         ],
         logger: logger
     )

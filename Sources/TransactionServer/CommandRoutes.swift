@@ -25,10 +25,10 @@ struct CommandRoutes {
         }
         do {
             switch try await service.handle(submitted.request, transactionNum: submitted.transactionNum, idempotencyKey: submitted.idempotencyKey) {
-            case .summary(let json):
-                return CommandHTTP.json(.ok, json)
+            case .summary(let document):
+                return CommandHTTP.json(.ok, document)
             case .reply(let reply):
-                return try CommandHTTP.response(for: reply)
+                return CommandHTTP.response(for: reply)
             }
         } catch {
             logger.error("command failed", metadata: ["command": "\(name.rawValue)", "error": "\(String(reflecting: error))"])

@@ -1,88 +1,115 @@
 import DayTraderCore
 import Logging
+import Metrics
 import TradingStore
 
-/// Runs one command end to end: validation, the quote (outside any lock), the Postgres
-/// transaction, and the write-through of the account cache.
+/// Runs one command end to end: validation, the quote (outside any lock), what the rules compute,
+/// the one database call (through the batcher), the write-through of the account cache, and the
+/// triggers the command made hold.
 public struct CommandService: Sendable {
     let store: TradingStore
+    let batcher: CommandBatcher
     let quotes: QuoteService
     let accounts: AccountCache
     let limits: CommandLimits
+    let clock: any TradingClock
+    /// This instance's name, written into every record it makes.
+    let serverName: String
     /// Fires the triggers a command's new price or new trigger makes hold.
     let triggers: TriggerFirer
 
-    public init(store: TradingStore, quotes: QuoteService, accounts: AccountCache, limits: CommandLimits, triggers: TriggerFirer) {
+    public init(
+        store: TradingStore, batcher: CommandBatcher, quotes: QuoteService, accounts: AccountCache, limits: CommandLimits,
+        clock: any TradingClock, serverName: String, triggers: TriggerFirer
+    ) {
         self.store = store
+        self.batcher = batcher
         self.quotes = quotes
         self.accounts = accounts
         self.limits = limits
+        self.clock = clock
+        self.serverName = serverName
         self.triggers = triggers
     }
 
-    /// The answer to a command: a reply, or for DISPLAY_SUMMARY the summary document.
+    /// The answer to a command: a reply, or for DISPLAY_SUMMARY the summary document (JSON).
     public enum Outcome: Sendable {
         case reply(CommandReply)
-        case summary(String)
+        case summary([UInt8])
     }
 
     public func handle(_ request: CommandRequest, transactionNum: Int64?, idempotencyKey: String?) async throws -> Outcome {
-        let command = Result { () throws(Rejection) in try Command(validating: request, limits: limits) }
-        if case .success(.displaySummary(let user)) = command {
+        let command: Command
+        do {
+            command = try Command(validating: request, limits: limits)
+        } catch {
+            return .reply(try await refuse(request, error, transactionNum: transactionNum, idempotencyKey: idempotencyKey))
+        }
+        if case .displaySummary(let user) = command {
             return try await summary(user, request: request, transactionNum: transactionNum, idempotencyKey: idempotencyKey)
         }
-        var submission = TradingStore.Submission(request: request, command: command, transactionNum: transactionNum, idempotencyKey: idempotencyKey)
-        if case .success(let valid) = command, let (symbol, user) = Self.pricedSymbol(valid) {
-            // A retry must not cost a quote: look for its first reply before fetching one. Other
-            // commands need no early look, the transaction checks the key anyway.
-            do {
-                if let previous = try await store.previousReply(to: submission) {
-                    return .reply(previous)
-                }
-            } catch let rejection as Rejection {
-                return .reply(try await refuse(request, rejection, transactionNum: transactionNum))
+        var quote: QuoteInfo?
+        if let (symbol, user) = Self.pricedSymbol(command) {
+            switch await liveQuote(symbol, for: user, retrying: idempotencyKey.map { ($0, request.fingerprint(transactionNum: transactionNum)) }) {
+            case .quote(let live):
+                quote = live
+            case .firstReply(let reply):
+                return .reply(reply)
+            case .unavailable(let rejection):
+                // Not kept under the key: the same request may succeed a moment later. Each
+                // attempt is logged, as the auditor should see every answer the system gave.
+                return .reply(try await refuse(request, rejection, transactionNum: transactionNum, idempotencyKey: idempotencyKey, user: user, keepsOutcome: false))
             }
-            let quote = await quotes.quote(symbol, for: user)
-            // Not recorded under the idempotency key: the same request may succeed later. Each
-            // attempt is logged, as the auditor should see every answer the system gave.
-            if case .failure(let rejection) = quote {
-                return .reply(try await refuse(request, rejection, transactionNum: transactionNum))
-            }
-            submission.quote = quote
         }
-        guard case .success(let valid) = command, let user = valid.user else {
-            return .reply(try await store.execute(submission).reply)
-        }
-        await accounts.beginWrite(user)
-        let execution: TradingStore.Execution
+        let now = clock.now()
+        var call = makeCall(command, request: request, transactionNum: transactionNum, idempotencyKey: idempotencyKey, quote: quote, now: now)
         do {
-            execution = try await store.execute(submission)
+            try Self.plan(command, quote: quote, now: now, into: &call)
         } catch {
-            await accounts.endWrite(user, snapshot: nil)
-            throw error
+            call.refusal = error.code
+            call.head.message = error.message
         }
-        await accounts.endWrite(user, snapshot: execution.snapshot)
-        await fireTriggers(madeToHoldBy: valid, submission.quote, reply: execution.reply)
-        return .reply(execution.reply)
+        // The batcher has written the account cache through before it answers.
+        let outcome = try await batcher.submit(call)
+        guard !outcome.replayed else { return .reply(outcome.record.reply) }
+        await fireTriggers(madeToHoldBy: command, outcome.record)
+        return .reply(outcome.record.reply)
     }
 
-    /// Before the reply, fires what the command made hold: the stock's triggers on a price the
-    /// command fetched from the quote server, or a trigger just set whose stock's current quote
-    /// already satisfies it. So a command's effects on triggers are done when it is answered,
-    /// and only a quote's expiry (the engine's rounds) fires triggers later.
-    private func fireTriggers(madeToHoldBy command: Command, _ quote: Result<QuoteInfo, Rejection>?, reply: CommandReply) async {
-        switch command {
-        case .quote(_, let symbol), .buy(_, let symbol, _), .sell(_, let symbol, _):
-            if case .success(let fetched)? = quote, !fetched.cached {
-                await triggers.fireTriggers(at: [symbol: fetched.price])
+    /// How a priced command's quote came out.
+    enum PricedQuote {
+        case quote(QuoteInfo)
+        /// A retry whose first attempt was recorded: its reply, with no quote fetched.
+        case firstReply(CommandReply)
+        case unavailable(Rejection)
+    }
+
+    /// A quote that is live now. A retry (a request with an idempotency key) must not cost a
+    /// charged hit: when no cache holds a live price, the first attempt's record is looked for
+    /// before the quote server is asked (the one case where a command looks up its key apart
+    /// from its call, and only when a hit would follow).
+    private func liveQuote(_ symbol: StockSymbol, for user: UserID, retrying key: (key: String, fingerprint: String)?) async -> PricedQuote {
+        if let key, await quotes.cachedQuote(of: symbol) == nil {
+            switch try? await store.storedRecord(key: key.key, fingerprint: key.fingerprint) {
+            case .same(let record)?: return .firstReply(record.reply)
+            // Refused as a reused key by the call, with no quote fetched for it.
+            case .other?: return .unavailable(.keyReused)
+            case .none?, nil: break
             }
-        case .setBuyTrigger(_, let symbol, _), .setSellTrigger(_, let symbol, _):
-            if reply.error == nil, let price = await quotes.currentPrice(of: symbol) {
-                await triggers.fireTriggers(at: [symbol: price])
-            }
-        default:
-            break
         }
+        // A quote runs out at its expiry, and the command is timed after it arrives: ask again
+        // in the rare case it ran out in between.
+        for _ in 0..<3 {
+            switch await quotes.quote(symbol, for: user) {
+            case .success(let quote) where quote.isLive(at: clock.now()):
+                return .quote(quote)
+            case .success:
+                continue
+            case .failure(let rejection):
+                return .unavailable(rejection)
+            }
+        }
+        return .unavailable(Rejection(.quoteUnavailable, "no live quote for \(symbol)"))
     }
 
     /// The commands that need the current price.
@@ -95,26 +122,106 @@ public struct CommandService: Sendable {
         }
     }
 
-    /// A request refused before its transaction could run, logged on its own.
-    private func refuse(_ request: CommandRequest, _ rejection: Rejection, transactionNum: Int64?) async throws -> CommandReply {
-        let assigned = try await store.logAnswered(request, transactionNum: transactionNum, rejection: rejection)
-        return .rejected(rejection, transactionNum: assigned, request: request)
+    private func makeCall(
+        _ command: Command, request: CommandRequest, transactionNum: Int64?, idempotencyKey: String?, quote: QuoteInfo?, now: Timestamp
+    ) -> TradingStore.Call {
+        let symbol: StockSymbol? = switch command {
+        case .quote(_, let symbol), .buy(_, let symbol, _), .sell(_, let symbol, _), .setBuyAmount(_, let symbol, _),
+            .cancelSetBuy(_, let symbol), .setBuyTrigger(_, let symbol, _), .setSellAmount(_, let symbol, _),
+            .setSellTrigger(_, let symbol, _), .cancelSetSell(_, let symbol):
+            symbol
+        default:
+            nil
+        }
+        return TradingStore.Call(
+            command: command.name, user: command.user, symbol: symbol, transactionNum: transactionNum, idempotencyKey: idempotencyKey,
+            fingerprint: request.fingerprint(transactionNum: transactionNum),
+            head: .command(request, id: RecordID.next(), server: serverName, at: now.unixMillis, quote: quote)
+        )
     }
 
-    /// DISPLAY_SUMMARY: from the account cache, else from Postgres (filling the cache). It
-    /// changes nothing, but is logged like every command; a retry with the same key is not.
+    /// What the rules compute before the call (TradingRules); the database checks the account's
+    /// state against it. Throws a refusal that needs no state (zero shares, an overflowing cost).
+    static func plan(_ command: Command, quote: QuoteInfo?, now: Timestamp, into call: inout TradingStore.Call) throws(Rejection) {
+        switch command {
+        case .add(_, let amount), .setBuyAmount(_, _, let amount), .setSellAmount(_, _, let amount):
+            call.amount = amount.cents
+        case .buy(_, _, let amount), .sell(_, _, let amount):
+            guard let quote else { throw Rejection(.quoteUnavailable, "no quote for \(command.name.rawValue)") }
+            let fill = try TradingRules.fill(amount: amount, price: quote.price)
+            call.amount = fill.cost.cents
+            call.shares = fill.shares
+            call.price = fill.price.cents
+            call.expiresAt = TradingRules.expiry(from: now).unixMillis
+        case .setBuyTrigger(_, _, let price), .setSellTrigger(_, _, let price):
+            call.price = price.cents
+        default:
+            break
+        }
+    }
+
+    /// A request refused before the database could check anything: the refusal is recorded and
+    /// logged in the one call like any other.
+    private func refuse(
+        _ request: CommandRequest, _ rejection: Rejection, transactionNum: Int64?, idempotencyKey: String?, user: UserID? = nil, keepsOutcome: Bool = true
+    ) async throws -> CommandReply {
+        let replaced = [request.user, request.symbol, request.amount, request.filename].contains { $0.map(LogText.needsReplacing) ?? false }
+        var call = TradingStore.Call(
+            // Every route is one of the sixteen commands, so the name always is one.
+            command: CommandName(rawValue: request.name) ?? .dumplog, user: user, symbol: nil, transactionNum: transactionNum,
+            idempotencyKey: idempotencyKey, fingerprint: request.fingerprint(transactionNum: transactionNum),
+            head: .command(request, id: RecordID.next(), server: serverName, at: clock.now().unixMillis,
+                           refusal: LogText.safe(rejection.message) + (replaced ? LogText.replacedNote : ""))
+        )
+        call.refusal = rejection.code
+        call.keepsOutcome = keepsOutcome
+        return try await batcher.submit(call).record.reply
+    }
+
+    /// Before the reply, fires what the command made hold: the stock's triggers at a price the
+    /// command fetched from the quote server, or the trigger just set when the stock's current
+    /// quote already satisfies it. So a command's effects on triggers are done when it is
+    /// answered, and only a quote's expiry (the engine's rounds) fires triggers later.
+    private func fireTriggers(madeToHoldBy command: Command, _ record: TransactionRecord) async {
+        switch command {
+        case .quote(_, let symbol), .buy(_, let symbol, _), .sell(_, let symbol, _):
+            if let quote = record.head.quote, !quote.cached {
+                await triggers.fireTriggers(at: [symbol: quote])
+            }
+        case .setBuyTrigger(let user, let symbol, _), .setSellTrigger(let user, let symbol, _):
+            if let trigger = record.result.trigger, record.result.isOK, let quote = await quotes.cachedQuote(of: symbol) {
+                await triggers.fire(TradingStore.ActiveTrigger(user: user, trigger: trigger), at: quote)
+            }
+        default:
+            break
+        }
+    }
+
+    /// DISPLAY_SUMMARY: logged in one call that also says whether the cached account is current
+    /// (the call sends the whole account when it is not); a retry with the same key is not
+    /// logged again, and gets the summary as it is now.
     private func summary(_ user: UserID, request: CommandRequest, transactionNum: Int64?, idempotencyKey: String?) async throws -> Outcome {
-        var summary = await accounts.summary(for: user)
-        if summary == nil, let snapshot = try await store.summary(for: user) {
-            await accounts.fill(user, with: snapshot)
-            summary = snapshot.json
+        let cached = await accounts.state(of: user)
+        let now = clock.now()
+        var call = makeCall(.displaySummary(user), request: request, transactionNum: transactionNum, idempotencyKey: idempotencyKey, quote: nil, now: now)
+        call.cachedVersion = cached?.version
+        let outcome = try await batcher.submit(call)
+        let current: AccountState?
+        if let state = outcome.state {
+            Self.summaries(cached == nil ? "miss" : "stale").increment()
+            await accounts.fill(user, with: state)
+            current = state
+        } else {
+            Self.summaries("hit").increment()
+            current = cached
         }
-        guard let summary else {
-            let rejection = Rejection(.unknownAccount, "user \(user) has no account; ADD funds first")
-            let assigned = try await store.logAnswered(request, transactionNum: transactionNum, rejection: rejection, claiming: idempotencyKey)
-            return .reply(.rejected(rejection, transactionNum: assigned, request: request))
-        }
-        _ = try await store.logAnswered(request, transactionNum: transactionNum, rejection: nil, claiming: idempotencyKey)
-        return .summary(summary)
+        guard outcome.record.result.isOK, let current else { return .reply(outcome.record.reply) }
+        return .summary(current.summaryJSON(user: user, now: now))
+    }
+
+    /// DISPLAY_SUMMARY served from the account cache (`hit`), or from PostgreSQL because the cache
+    /// had nothing (`miss`) or an older version (`stale`).
+    static func summaries(_ source: String) -> Counter {
+        Counter(label: "daytrader_summaries_total", dimensions: [("source", source)])
     }
 }

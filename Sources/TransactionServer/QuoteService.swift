@@ -39,7 +39,7 @@ public actor QuoteService {
     /// - Parameter keyPrefix: namespaces the Redis keys, so systems can share one Redis.
     public init(
         fetcher: any QuoteFetching, redis: any RedisCommanding, clock: any TradingClock,
-        lifetimeMillis: Int64 = TradingRules.orderLifetimeMillis, fetchBudgetMillis: Int64, keyPrefix: String, logger: Logger
+        lifetimeMillis: Int64 = TradingRules.lifetimeMillis, fetchBudgetMillis: Int64, keyPrefix: String, logger: Logger
     ) {
         self.keyPrefix = keyPrefix
         self.fetchBudgetMillis = fetchBudgetMillis
@@ -52,8 +52,11 @@ public actor QuoteService {
 
     /// The current price of `symbol`; `cached` is false only for the caller whose request
     /// caused a real hit (that caller logs the quote server event).
+    ///
+    /// The quote is live when it is returned; a caller that uses it at a later moment checks
+    /// ``QuoteInfo/isLive(at:)`` at that moment and asks again if it ran out meanwhile.
     public func quote(_ symbol: StockSymbol, for user: UserID) async -> Result<QuoteInfo, Rejection> {
-        if let quote = local[symbol], quote.expiresAt > clock.now().unixMillis {
+        if let quote = local[symbol], isLive(quote) {
             return .success(info(quote, symbol, cached: true))
         }
         if let running = inFlight[symbol] {
@@ -66,13 +69,17 @@ public actor QuoteService {
         return outcome
     }
 
-    /// The price anyone may use now, from this instance's or the shared cache; never a hit.
-    public func currentPrice(of symbol: StockSymbol) async -> Money? {
-        if let quote = local[symbol], quote.expiresAt > clock.now().unixMillis {
-            return quote.price
+    /// The quote anyone may use now, from this instance's or the shared cache; never a hit.
+    public func cachedQuote(of symbol: StockSymbol) async -> QuoteInfo? {
+        if let quote = local[symbol], isLive(quote) {
+            return info(quote, symbol, cached: true)
         }
-        let shared = try? await readShared("\(keyPrefix)quote:\(symbol.rawValue)")
-        return shared?.price
+        guard let shared = try? await readShared("\(keyPrefix)quote:\(symbol.rawValue)") else { return nil }
+        return info(remember(shared, symbol, hit: false).quote, symbol, cached: true)
+    }
+
+    private func isLive(_ quote: CachedQuote) -> Bool {
+        TradingRules.isLive(until: Timestamp(unixMillis: quote.expiresAt), at: clock.now())
     }
 
     /// `joined` callers share another caller's fetch, so for them it is never a hit.
@@ -86,7 +93,10 @@ public actor QuoteService {
     }
 
     private func info(_ quote: CachedQuote, _ symbol: StockSymbol, cached: Bool) -> QuoteInfo {
-        QuoteInfo(symbol: symbol.rawValue, price: quote.price, quoteServerTime: quote.quoteServerTime, cryptokey: quote.cryptokey, user: quote.user, cached: cached)
+        QuoteInfo(
+            symbol: symbol.rawValue, price: quote.price, quoteServerTime: quote.quoteServerTime, cryptokey: quote.cryptokey,
+            user: quote.user, cached: cached, expiresAt: quote.expiresAt
+        )
     }
 
     private func sharedQuote(_ symbol: StockSymbol, for user: UserID) async throws -> Fetched {
@@ -140,16 +150,18 @@ public actor QuoteService {
 
     private func readShared(_ key: String) async throws(RedisError) -> CachedQuote? {
         guard let text = try await redis.execute(["GET", key]).string else { return nil }
-        guard let quote = try? JSONDecoder().decode(CachedQuote.self, from: Data(text.utf8)),
-              quote.expiresAt > clock.now().unixMillis else { return nil }
+        guard let quote = try? JSONDecoder().decode(CachedQuote.self, from: Data(text.utf8)), isLive(quote) else { return nil }
         return quote
     }
 
     private func fetchFromServer(_ symbol: StockSymbol, for user: UserID) async throws -> CachedQuote {
         // The lifetime counts from before the request, so no one uses a price past 60 s from its hit.
-        let requestedAt = clock.now().unixMillis
+        let requestedAt = clock.now()
         let quote = try await fetcher.fetch(symbol: symbol, user: user)
-        return CachedQuote(price: quote.price, quoteServerTime: quote.quoteServerTime, cryptokey: quote.cryptokey, user: quote.user, expiresAt: requestedAt + lifetimeMillis)
+        return CachedQuote(
+            price: quote.price, quoteServerTime: quote.quoteServerTime, cryptokey: quote.cryptokey, user: quote.user,
+            expiresAt: TradingRules.expiry(from: requestedAt, lifetime: lifetimeMillis).unixMillis
+        )
     }
 
     private func remember(_ quote: CachedQuote, _ symbol: StockSymbol, hit: Bool) -> Fetched {

@@ -34,6 +34,12 @@ public struct ServerConfiguration: Sendable {
     /// How often the trigger engine checks the stocks with active triggers against their
     /// current quotes (a new quote is fetched only when the last one's lifetime is over).
     public var triggerIntervalMillis: Int
+    /// The most commands sent to PostgreSQL in one call and one transaction (COMMAND_BATCH_SIZE).
+    public var batchSize: Int
+    /// The most such calls in flight at once (COMMAND_BATCH_CALLS); each holds a pooled connection.
+    public var batchCalls: Int
+    /// How long an idempotency key is remembered (IDEMPOTENCY_RETENTION_MS, 24 h).
+    public var keyRetentionMillis: Int64
     public var limits: CommandLimits
     public var logLevel: Logger.Level
 
@@ -51,10 +57,16 @@ public struct ServerConfiguration: Sendable {
         quoteHost = config.string(forKey: "quote.host", default: "127.0.0.1")
         quotePort = config.int(forKey: "quote.port", default: 4444)
         quoteTimeoutMillis = config.int(forKey: "quote.timeout.ms", default: 5_000)
-        quoteLifetimeMillis = Int64(config.int(forKey: "quote.lifetime.ms", default: Int(TradingRules.orderLifetimeMillis)))
+        quoteLifetimeMillis = Int64(config.int(forKey: "quote.lifetime.ms", default: Int(TradingRules.lifetimeMillis)))
         sweepIntervalMillis = config.int(forKey: "sweep.interval.ms", default: 250)
         triggerIntervalMillis = config.int(forKey: "trigger.interval.ms", default: 1_000)
+        batchSize = config.int(forKey: "command.batch.size", default: 64)
+        batchCalls = config.int(forKey: "command.batch.calls", default: 1)
+        keyRetentionMillis = Int64(config.int(forKey: "idempotency.retention.ms", default: 86_400_000))
         logLevel = Logger.Level(reader: config)
+        guard batchSize >= 1, batchCalls >= 1, batchCalls < postgres.options.maximumConnections else {
+            throw ConfigurationError("COMMAND_BATCH_SIZE must be at least 1, and COMMAND_BATCH_CALLS 1 to POSTGRES_CONNECTIONS - 1 (the background services need one)")
+        }
         let maximumAmount = config.string(forKey: "limits.maximum.amount", default: CommandLimits().maximumAmount.description)
         do {
             limits = CommandLimits(maximumAmount: try Money(parsing: maximumAmount))

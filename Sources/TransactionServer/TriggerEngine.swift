@@ -1,66 +1,97 @@
 import DayTraderCore
+import Foundation
 import Logging
 import ServiceLifecycle
 import TradingStore
 
-/// Fires every trigger that holds at given prices, each in its own transaction: for the engine's
-/// rounds, and for the commands that bring a new price (a quote server hit) or a new trigger.
+/// Fires triggers, each in its own transaction: for the engine's rounds, and for the commands
+/// that bring a new price (a quote server hit) or a new trigger.
+///
+/// Whether a trigger holds, and what it buys or sells, is `TradingRules`' to say; the database
+/// fires it only if its account is free and the trigger is still the one that was read.
 public struct TriggerFirer: Sendable {
     let store: TradingStore
     let accounts: AccountCache
+    let clock: any TradingClock
+    let serverName: String
     let logger: Logger
     /// Firings in flight at once: few enough to leave the Postgres pool to the commands.
     static let concurrency = 8
 
-    public init(store: TradingStore, accounts: AccountCache, logger: Logger) {
+    public init(store: TradingStore, accounts: AccountCache, clock: any TradingClock, serverName: String, logger: Logger) {
         self.store = store
         self.accounts = accounts
+        self.clock = clock
+        self.serverName = serverName
         self.logger = logger
     }
 
-    /// Returns once every trigger that held has fired, or was found busy (a command or another
-    /// instance held its account; the next round tries again).
-    func fireTriggers(at prices: [StockSymbol: Money]) async {
-        guard !prices.isEmpty else { return }
-        let holding: [TradingStore.TriggerKey]
+    /// Returns once every active trigger on these stocks that holds at their quotes has fired,
+    /// or was found busy (a command or another instance held its account; the next round tries again).
+    func fireTriggers(at quotes: [StockSymbol: QuoteInfo]) async {
+        guard !quotes.isEmpty else { return }
+        let active: [TradingStore.ActiveTrigger]
         do {
-            holding = try await store.triggersThatHold(at: prices)
+            active = try await store.activeTriggers(on: Array(quotes.keys))
         } catch {
             logger.warning("could not look for triggers to fire; will retry", metadata: ["error": "\(error)"])
             return
         }
-        _ = await holding.concurrentMap(maxConcurrent: Self.concurrency) { key in
-            await fire(key, at: prices[key.symbol]!)
+        let holding = active.compactMap { trigger -> (TradingStore.ActiveTrigger, QuoteInfo)? in
+            guard let symbol = try? StockSymbol(validating: trigger.trigger.symbol), let quote = quotes[symbol] else { return nil }
+            return (trigger, quote)
+        }
+        _ = await holding.concurrentMap(maxConcurrent: Self.concurrency) { trigger, quote in
+            await fire(trigger, at: quote)
         }
     }
 
-    private func fire(_ key: TradingStore.TriggerKey, at price: Money) async {
-        await accounts.beginWrite(key.user)
-        var snapshot: AccountSnapshot?
+    /// Fires one trigger at `quote`, if the quote is live at the firing's time and the trigger
+    /// holds at its price.
+    func fire(_ active: TradingStore.ActiveTrigger, at quote: QuoteInfo) async {
+        let now = clock.now()
+        // A price may be used only while its quote is live at the moment the log says it was used.
+        guard quote.isLive(at: now) else { return }
+        let fill: TradingRules.TriggerFill
         do {
-            if case .fired(let committed) = try await store.fireTrigger(key, at: price) {
-                snapshot = committed
-                logger.info("trigger fired", metadata: ["trigger": "\(key)", "price": "\(price)"])
-            }
+            guard let holds = try TradingRules.fill(of: active.trigger, at: quote.price) else { return }
+            fill = holds
         } catch {
-            logger.warning("trigger could not fire; will retry", metadata: ["trigger": "\(key)", "error": "\(error)"])
+            logger.error("trigger cannot fire", metadata: ["user": "\(active.user)", "symbol": "\(active.trigger.symbol)", "error": "\(error)"])
+            return
         }
-        await accounts.endWrite(key.user, snapshot: snapshot)
+        var head = RecordHead(id: RecordID.next(), kind: .firing, server: serverName, at: now.unixMillis)
+        head.user = active.user.rawValue
+        head.side = active.trigger.side
+        head.symbol = active.trigger.symbol
+        head.transactionNum = active.trigger.transactionNum
+        head.funds = fill.funds.cents
+        do {
+            let record = try await store.fire(active, fill: fill, head: head)
+            guard record.result.isOK else { return }
+            await accounts.apply(record, user: active.user)
+            logger.info("trigger fired", metadata: [
+                "user": "\(active.user)", "side": "\(active.trigger.side.rawValue)", "symbol": "\(active.trigger.symbol)", "price": "\(quote.price)",
+            ])
+        } catch {
+            logger.warning("trigger could not fire; will retry", metadata: ["user": "\(active.user)", "symbol": "\(active.trigger.symbol)", "error": "\(error)"])
+        }
     }
 }
 
 /// Fires SET_BUY / SET_SELL triggers when the price crosses, with no other traffic needed.
 ///
 /// Every `intervalMillis` it lists the stocks with active triggers, takes each one's current
-/// price from the `QuoteService` (the shared cache, so a stock costs at most one hit per quote
+/// quote from the `QuoteService` (the shared cache, so a stock costs at most one hit per quote
 /// lifetime however many instances run this), and fires every trigger that holds at that price.
 /// (A command that fetches a new price or sets a trigger fires what holds itself, before its
-/// reply: see `CommandService`.) Every instance runs an engine; `TradingStore.fireTrigger`
-/// makes each trigger fire once.
+/// reply: see `CommandService`.) Every instance runs an engine; the store fires each trigger once.
 struct TriggerEngine: Service {
     let store: TradingStore
     let quotes: QuoteService
     let firer: TriggerFirer
+    let clock: any TradingClock
+    let serverName: String
     let intervalMillis: Int
     let logger: Logger
 
@@ -68,28 +99,32 @@ struct TriggerEngine: Service {
         await repeatUntilShutdown(pausingMillis: intervalMillis) {
             do {
                 let stocks = try await store.watchedStocks()
-                let prices = await stocks.concurrentMap(maxConcurrent: TriggerFirer.concurrency) { stock in
-                    (stock.symbol, await price(of: stock))
+                let quoted = await stocks.concurrentMap(maxConcurrent: TriggerFirer.concurrency) { stock in
+                    (stock.symbol, await quote(of: stock))
                 }
-                await firer.fireTriggers(at: Dictionary(uniqueKeysWithValues: prices.compactMap { symbol, price in price.map { (symbol, $0) } }))
+                await firer.fireTriggers(at: Dictionary(uniqueKeysWithValues: quoted.compactMap { symbol, quote in quote.map { (symbol, $0) } }))
             } catch {
                 logger.warning("trigger round failed; will retry", metadata: ["error": "\(error)"])
             }
         }
     }
 
-    /// The stock's current price; a real hit made here is logged as the system's own.
-    private func price(of stock: TradingStore.WatchedStock) async -> Money? {
+    /// The stock's current quote; a real hit made here is logged as the system's own.
+    private func quote(of stock: TradingStore.WatchedStock) async -> QuoteInfo? {
         switch await quotes.quote(stock.symbol, for: stock.user) {
         case .success(let quote):
             if !quote.cached {
+                var head = RecordHead(id: RecordID.next(), kind: .quoteHit, server: serverName, at: clock.now().unixMillis)
+                head.user = stock.user.rawValue
+                head.transactionNum = stock.transactionNum
+                head.quote = quote
                 do {
-                    try await store.logQuoteHit(quote, for: stock)
+                    try await store.log(head)
                 } catch {
                     logger.warning("could not log the trigger engine's quote hit", metadata: ["symbol": "\(stock.symbol)", "error": "\(error)"])
                 }
             }
-            return quote.price
+            return quote
         case .failure(let rejection):
             logger.warning("no quote for a stock with triggers; will retry", metadata: ["symbol": "\(stock.symbol)", "error": "\(rejection)"])
             return nil

@@ -22,7 +22,7 @@ struct CommandResponse: Sendable {
     /// when the body is not a JSON error. `nil` for a success.
     var errorCode: String? {
         guard !(200..<300).contains(status) else { return nil }
-        return jsonErrorCode(in: Data(body)) ?? "http_\(status)"
+        return jsonErrorCode(in: body) ?? "http_\(status)"
     }
 }
 

@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import DayTraderCore
 import Foundation
 
 /// Which failures are worth another attempt, and how long to wait before it.
@@ -59,7 +60,7 @@ public struct RetryPolicy: Hashable, Sendable {
     /// Whether a response is a transport failure to retry: a 502, 503 or 504 whose body is not
     /// a server's JSON error, so HAProxy made it because no server answered.
     public static func isRetried(status: Int, body: some Sequence<UInt8>) -> Bool {
-        [502, 503, 504].contains(status) && jsonErrorCode(in: Data(body)) == nil
+        [502, 503, 504].contains(status) && jsonErrorCode(in: body) == nil
     }
 
     /// Whether a thrown error is a transport failure to retry. Everything is, but errors in
@@ -76,12 +77,10 @@ public struct RetryPolicy: Hashable, Sendable {
 }
 
 /// The `code` of a reply of the form `{"error":{"code":...}}`, or `nil` when the body is not one.
-func jsonErrorCode(in body: Data) -> String? {
-    guard body.first == UInt8(ascii: "{"),
-        let object = try? JSONSerialization.jsonObject(with: body) as? [String: Any],
-        let error = object["error"] as? [String: Any]
-    else { return nil }
-    return error["code"] as? String
+func jsonErrorCode(in body: some Sequence<UInt8>) -> String? {
+    let bytes = Array(body)
+    guard bytes.first == UInt8(ascii: "{"), let object = try? JSONValue(parsing: bytes) else { return nil }
+    return object["error"]?["code"]?.string
 }
 
 /// Why one attempt did not give an answer, and whether another attempt might.

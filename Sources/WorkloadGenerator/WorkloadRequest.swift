@@ -1,9 +1,8 @@
 import DayTraderCore
-import Foundation
 
 /// The JSON body of a command request, as the transaction server and the audit server read it
 /// (docs/API.md, "Request body"). Fields left `nil` are not sent.
-public struct CommandBody: Codable, Hashable, Sendable {
+public struct CommandBody: Hashable, Sendable {
     public var user: String?
     public var symbol: String?
     /// Dollars as text ("12.34"); also the trigger price of SET_BUY_TRIGGER and SET_SELL_TRIGGER.
@@ -29,16 +28,18 @@ public struct CommandBody: Codable, Hashable, Sendable {
     }
 
     /// The body as compact JSON with sorted keys.
-    public func json() -> Data {
-        // Encoding optional strings and an integer cannot fail.
-        try! Self.encoder.encode(self)
+    public func json() -> [UInt8] {
+        var json = JSONWriter(capacity: 128)
+        json.beginObject()
+        json.field("amount", amount)
+        json.field("filename", filename)
+        json.field("idempotencyKey", idempotencyKey)
+        json.field("symbol", symbol)
+        json.field("transactionNum", transactionNum.map(Int64.init))
+        json.field("user", user)
+        json.endObject()
+        return json.bytes
     }
-
-    private static let encoder: JSONEncoder = {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return encoder
-    }()
 }
 
 /// One workload line as an HTTP request: `POST <path>` with ``body``.

@@ -6,15 +6,15 @@ import Logging
 import PostgresNIO
 import ServiceSupport
 
-/// Publishes synthetic audit events to RabbitMQ and reports how fast the audit server stored
-/// them. The broker and database come from the same variables as the servers' (RABBITMQ_*,
+/// Publishes synthetic transaction records to RabbitMQ and reports how fast the audit server
+/// stored their events. The broker and database come from the same variables as the servers' (RABBITMQ_*,
 /// POSTGRES_*, AUDIT_DATABASE, AUDIT_EXCHANGE, AUDIT_QUEUE). Used by scripts/bench-audit.sh.
 @main
 struct AuditBenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "audit-bench", abstract: "Measure the audit server's ingest rate.")
 
-    @Option(help: "Events to publish (two per synthetic command).") var events = 1_000_000
-    @Option(help: "Events per message, as the relay batches them.") var batch = 500
+    @Option(help: "Events to publish (two per synthetic command record).") var events = 1_000_000
+    @Option(help: "Events per message (records of two events each), as the relay batches them.") var batch = 1_000
     @Option(help: "Concurrent publishing connections.") var publishers = 2
     @Option(help: "Distinct user names in the events.") var users = 100
 
