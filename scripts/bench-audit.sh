@@ -4,14 +4,14 @@
 #
 #   scripts/bench-audit.sh [EVENTS]        # default 1000000
 #
-# Starts private PostgreSQL and RabbitMQ under run/bench (ports BENCH_PG_PORT 55452,
-# BENCH_RABBITMQ_PORT 56760), fresh databases, one audit server; stops everything at the end.
+# Starts private PostgreSQL and RabbitMQ under run/bench (ports BENCH_PG_PORT 25452,
+# BENCH_RABBITMQ_PORT 25692), fresh databases, one audit server; stops everything at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 events=${1:-1000000}
 run_dir=$PWD/run/bench
-export PG_PORT=${BENCH_PG_PORT:-55452} REDIS_PORT=${BENCH_REDIS_PORT:-56399} RABBITMQ_PORT=${BENCH_RABBITMQ_PORT:-56760}
-http_port=${BENCH_AUDIT_PORT:-58090}
+export PG_PORT=${BENCH_PG_PORT:-25452} REDIS_PORT=${BENCH_REDIS_PORT:-26399} RABBITMQ_PORT=${BENCH_RABBITMQ_PORT:-25692}
+http_port=${BENCH_AUDIT_PORT:-18090}
 
 swift build -c release --product audit-server >/dev/null
 swift build -c release --product audit-bench >/dev/null

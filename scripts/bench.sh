@@ -23,7 +23,7 @@ bin=${BIN_DIR:-$(cd "$repo" && swift build -c release --show-bin-path)}
 export BIN_DIR=$bin
 export FRONT_PORT=${FRONT_PORT:-8180} STATS_PORT=${STATS_PORT:-8504} SERVER_BASE_PORT=${SERVER_BASE_PORT:-8180}
 export AUDIT_PORT=${AUDIT_PORT:-8190} QUOTE_PORT=${QUOTE_PORT:-4544}
-export PG_PORT=${PG_PORT:-55632} REDIS_PORT=${REDIS_PORT:-56579} RABBITMQ_PORT=${RABBITMQ_PORT:-56920}
+export PG_PORT=${PG_PORT:-25632} REDIS_PORT=${REDIS_PORT:-26579} RABBITMQ_PORT=${RABBITMQ_PORT:-25872}
 export LOG_LEVEL=${LOG_LEVEL:-notice}
 
 [ -f "$workload" ] || { echo "no workload file at '$workload' (set WORKLOAD=path)" >&2; exit 1; }

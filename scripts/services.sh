@@ -3,8 +3,12 @@
 # directories on loopback, for tests and for the local stack. Everything lives under one run
 # directory.
 #
-#   scripts/services.sh start RUN_DIR     # uses PG_PORT (default 55432), REDIS_PORT (default
-#                                         # 56379), RABBITMQ_PORT (default 56720)
+#   scripts/services.sh start RUN_DIR     # uses PG_PORT (default 25432), REDIS_PORT (default
+#                                         # 26379), RABBITMQ_PORT (default 25672)
+#
+# Every default port of the project's scripts is below Linux's ephemeral range (32768-60999): a
+# port in it can be taken at any moment as the local end of some outgoing connection, and a
+# server that wants to listen there then fails to start (seen: RabbitMQ's eaddrinuse).
 #   scripts/services.sh stop RUN_DIR
 #   scripts/services.sh env RUN_DIR       # prints the environment that points clients at them
 #   scripts/services.sh start-rabbitmq RUN_DIR   # only the broker (tests stop and restart it
@@ -31,9 +35,9 @@ close_inherited_descriptors
 usage="usage: services.sh start|stop|env|start-rabbitmq|stop-rabbitmq RUN_DIR, or rabbitmqctl RUN_DIR ARGS..."
 action=${1:?$usage}
 run_dir=$(mkdir -p "${2:?$usage}" && cd "$2" && pwd)
-pg_port=${PG_PORT:-55432}
-redis_port=${REDIS_PORT:-56379}
-rabbitmq_port=${RABBITMQ_PORT:-56720}
+pg_port=${PG_PORT:-25432}
+redis_port=${REDIS_PORT:-26379}
+rabbitmq_port=${RABBITMQ_PORT:-25672}
 rabbitmq_dist_port=${RABBITMQ_DIST_PORT:-$((rabbitmq_port + 5))}
 rabbitmq_node=daytrader-$rabbitmq_port@localhost
 rabbitmq_dir=$run_dir/rabbitmq

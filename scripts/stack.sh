@@ -15,7 +15,7 @@
 #   FRONT_PORT         HAProxy's front for clients (8080); STATS_PORT its stats page (8404)
 #   SERVER_BASE_PORT   transaction server i listens on SERVER_BASE_PORT + i (8080, so 8081...)
 #   AUDIT_PORT         the audit server (8090); QUOTE_PORT the quote emulator (4444)
-#   PG_PORT, REDIS_PORT, RABBITMQ_PORT   the backing services (55532, 56479, 56820: not the
+#   PG_PORT, REDIS_PORT, RABBITMQ_PORT   the backing services (25532, 26479, 25772: not the
 #                      test run's defaults, so `make test` can run while the stack is up)
 #   QUOTE_LATENCY      the emulator's latency: none, fixed:<ms> or legacy (default none)
 #   LOG_LEVEL          the servers' log level (default info)
@@ -37,7 +37,7 @@ stats_port=${STATS_PORT:-8404}
 server_base_port=${SERVER_BASE_PORT:-8080}
 audit_port=${AUDIT_PORT:-8090}
 quote_port=${QUOTE_PORT:-4444}
-export PG_PORT=${PG_PORT:-55532} REDIS_PORT=${REDIS_PORT:-56479} RABBITMQ_PORT=${RABBITMQ_PORT:-56820}
+export PG_PORT=${PG_PORT:-25532} REDIS_PORT=${REDIS_PORT:-26479} RABBITMQ_PORT=${RABBITMQ_PORT:-25772}
 
 case "$servers" in '' | *[!0-9]* | 0) echo "SERVERS must be a whole number of at least 1, not '$servers'" >&2; exit 2 ;; esac
 

@@ -2,7 +2,7 @@
 public struct AMQPEndpoint: Sendable, Hashable {
     /// Host name or address of the broker.
     public var host: String
-    /// AMQP port (5672 by default; the test broker of `scripts/services.sh` uses 56720).
+    /// AMQP port (5672 by default; the test broker of `scripts/services.sh` uses 25672).
     public var port: Int
     /// User name; RabbitMQ's `guest` may only log in over loopback.
     public var user: String

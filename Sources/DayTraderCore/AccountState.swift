@@ -13,13 +13,21 @@ public struct AccountState: Hashable, Sendable {
     /// Pending orders, including any whose 60 s have run out but that no transaction has released yet.
     public var orders: [OrderRow]
     public var triggers: [TriggerRow]
-    /// The newest ledger rows, newest first, at most ``historyLimit``, each with its time.
-    public var history: [LedgerRow]
+    /// The newest ledger rows, newest first, at most ``historyLimit``.
+    public var history: History
+
+    /// The newest ledger rows: as rows with their times (from PostgreSQL), or each already as its
+    /// entry of the summary's history (``LedgerRow/summaryEntryJSON``), as the account cache keeps
+    /// them so that a summary served from it only joins them.
+    public enum History: Hashable, Sendable {
+        case rows([LedgerRow])
+        case rendered([String])
+    }
 
     /// How many of the newest ledger rows a summary lists.
     public static let historyLimit = 100
 
-    public init(version: Int64, cash: Int64, reservedCash: Int64, holdings: [HoldingRow], orders: [OrderRow], triggers: [TriggerRow], history: [LedgerRow]) {
+    public init(version: Int64, cash: Int64, reservedCash: Int64, holdings: [HoldingRow], orders: [OrderRow], triggers: [TriggerRow], history: History) {
         self.version = version
         self.cash = cash
         self.reservedCash = reservedCash
@@ -34,7 +42,7 @@ public struct AccountState: Hashable, Sendable {
     /// by symbol (those with shares); the live pending orders, newest first; the triggers by
     /// symbol and side; the newest history first. Money as two-decimal strings; times Unix ms.
     public func summaryJSON(user: UserID, now: Timestamp) -> [UInt8] {
-        var json = JSONWriter(capacity: 512 + 160 * min(history.count, Self.historyLimit))
+        var json = JSONWriter(capacity: 16_384)
         json.beginObject()
         json.field("user", user.rawValue)
         json.field("version", version)
@@ -87,21 +95,37 @@ public struct AccountState: Hashable, Sendable {
         json.endArray()
         json.key("history")
         json.beginArray()
-        for row in history.prefix(Self.historyLimit) {
-            json.beginObject()
-            json.field("transactionNum", row.transactionNum)
-            json.field("kind", row.kind.rawValue)
-            json.key("symbol")
-            if let symbol = row.symbol { json.string(symbol) } else { json.null() }
-            json.field("cash", Money(cents: row.cash))
-            json.field("reservedCash", Money(cents: row.reservedCash))
-            json.field("shares", row.shares)
-            json.field("reservedShares", row.reservedShares)
-            json.field("at", row.at ?? 0)
-            json.endObject()
+        switch history {
+        case .rows(let rows):
+            for row in rows.prefix(Self.historyLimit) { row.writeSummaryEntry(to: &json) }
+        case .rendered(let entries):
+            for entry in entries.prefix(Self.historyLimit) { json.raw(entry) }
         }
         json.endArray()
         json.endObject()
         return json.bytes
+    }
+}
+
+extension LedgerRow {
+    /// The row as an entry of DISPLAY_SUMMARY's history.
+    public var summaryEntryJSON: String {
+        var json = JSONWriter(capacity: 160)
+        writeSummaryEntry(to: &json)
+        return json.text
+    }
+
+    func writeSummaryEntry(to json: inout JSONWriter) {
+        json.beginObject()
+        json.field("transactionNum", transactionNum)
+        json.field("kind", kind.rawValue)
+        json.key("symbol")
+        if let symbol { json.string(symbol) } else { json.null() }
+        json.field("cash", Money(cents: cash))
+        json.field("reservedCash", Money(cents: reservedCash))
+        json.field("shares", shares)
+        json.field("reservedShares", reservedShares)
+        json.field("at", at ?? 0)
+        json.endObject()
     }
 }

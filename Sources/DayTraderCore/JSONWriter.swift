@@ -97,6 +97,12 @@ public struct JSONWriter {
         bytes.append(contentsOf: [UInt8(ascii: "n"), UInt8(ascii: "u"), UInt8(ascii: "l"), UInt8(ascii: "l")])
     }
 
+    /// A value already written as JSON (by this writer, elsewhere), as it is.
+    public mutating func raw(_ json: String) {
+        separate()
+        bytes.append(contentsOf: json.utf8)
+    }
+
     /// Money as its two-decimal text, a JSON string ("12.50"): never a binary floating-point number.
     public mutating func money(_ value: Money) {
         string(value.description)

@@ -275,7 +275,7 @@ extension AccountState {
         self.init(
             version: try json.number("v"), cash: try json.number("cash"), reservedCash: try json.number("rcash"),
             holdings: try json.list("h", HoldingRow.init(json:)) ?? [], orders: try json.list("o", OrderRow.init(json:)) ?? [],
-            triggers: try json.list("g", TriggerRow.init(json:)) ?? [], history: try json.list("l", LedgerRow.init(json:)) ?? []
+            triggers: try json.list("g", TriggerRow.init(json:)) ?? [], history: .rows(try json.list("l", LedgerRow.init(json:)) ?? [])
         )
     }
 }

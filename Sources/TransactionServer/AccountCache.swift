@@ -77,7 +77,7 @@ public final class AccountCache: Sendable {
         let fields = Self.fields(of: state)
         _ = try? await Self.fill.run(
             on: redis, keys: keys(user.rawValue),
-            arguments: [String(state.version), String(Self.idleMillis), String(fields.count / 2)] + fields + state.history.map(Self.encode)
+            arguments: [String(state.version), String(Self.idleMillis), String(fields.count / 2)] + fields + Self.entries(of: state.history)
         )
     }
 
@@ -116,7 +116,7 @@ public final class AccountCache: Sendable {
         let history = (result.ledger ?? []).map { row -> String in
             var row = row
             row.at = record.head.at
-            return encode(row)
+            return row.summaryEntryJSON
         }
         return Change(version: version, fields: fields, history: history)
     }
@@ -140,7 +140,7 @@ public final class AccountCache: Sendable {
         }
         guard let version = values["v"].flatMap(Int64.init), let cash = values["cash"].flatMap(Int64.init),
               let reservedCash = values["rcash"].flatMap(Int64.init) else { return nil }
-        var state = AccountState(version: version, cash: cash, reservedCash: reservedCash, holdings: [], orders: [], triggers: [], history: [])
+        var state = AccountState(version: version, cash: cash, reservedCash: reservedCash, holdings: [], orders: [], triggers: [], history: .rendered(history))
         for (field, value) in values {
             let parts = commaSeparated(value)
             if field.hasPrefix("h:"), parts.count == 2, let shares = Int64(parts[0]), let reserved = Int64(parts[1]) {
@@ -151,7 +151,6 @@ public final class AccountCache: Sendable {
                 state.triggers.append(trigger)
             }
         }
-        state.history = history.compactMap(decodeLedgerRow)
         return state
     }
 
@@ -183,12 +182,8 @@ public final class AccountCache: Sendable {
         return TriggerRow(side: side, symbol: key[2], amount: amount, triggerPrice: Int64(parts[1]), reservedShares: reserved, transactionNum: transactionNum)
     }
 
-    static func encode(_ row: LedgerRow) -> String {
-        "\(row.kind.rawValue),\(row.symbol ?? ""),\(row.cash),\(row.reservedCash),\(row.shares),\(row.reservedShares),\(row.transactionNum),\(row.at ?? 0)"
-    }
-
     /// The comma-separated parts of a value (split on bytes: `String.split` works on Characters
-    /// and costs several times as much, with a hundred history rows per summary).
+    /// and costs several times as much).
     static func commaSeparated(_ text: String) -> [String] {
         var parts: [String] = []
         var utf8 = text.utf8[...]
@@ -200,15 +195,12 @@ public final class AccountCache: Sendable {
         return parts
     }
 
-    static func decodeLedgerRow(_ text: String) -> LedgerRow? {
-        let parts = commaSeparated(text)
-        guard parts.count == 8, let kind = LedgerKind(rawValue: parts[0]), let cash = Int64(parts[2]), let reservedCash = Int64(parts[3]),
-              let shares = Int64(parts[4]), let reservedShares = Int64(parts[5]), let transactionNum = Int64(parts[6]),
-              let at = Int64(parts[7]) else { return nil }
-        return LedgerRow(
-            kind: kind, symbol: parts[1].isEmpty ? nil : parts[1], cash: cash, reservedCash: reservedCash,
-            shares: shares, reservedShares: reservedShares, transactionNum: transactionNum, at: at
-        )
+    /// The history as the cache keeps it: each row as its summary entry, newest first.
+    static func entries(of history: AccountState.History) -> [String] {
+        switch history {
+        case .rows(let rows): rows.map(\.summaryEntryJSON)
+        case .rendered(let entries): entries
+        }
     }
 
     // MARK: Scripts

@@ -50,7 +50,7 @@ public struct ServerConfiguration: Sendable {
         postgres = PostgresClient.Configuration(reader: config, database: config.string(forKey: "postgres.database", default: "daytrader"))
         rabbitMQ = AMQPEndpoint(reader: config)
         auditTopology = AuditTopology(reader: config)
-        relayIntervalMillis = config.int(forKey: "audit.relay.interval.ms", default: 20)
+        relayIntervalMillis = config.int(forKey: "audit.relay.interval.ms", default: 50)
         redisHost = config.string(forKey: "redis.host", default: "127.0.0.1")
         redisPort = config.int(forKey: "redis.port", default: 6379)
         redisKeyPrefix = config.string(forKey: "redis.key.prefix", default: "daytrader:")

@@ -98,6 +98,8 @@ public enum WorkloadRunner {
         // A refused connection fails the attempt at once, for the retry policy to count and
         // back off, instead of the pool retrying quietly until the connect timeout.
         configuration.connectionPool.retryConnectionEstablishment = false
+        // No spans: a run sends a hundred thousand requests, and nothing collects traces.
+        configuration.tracing.tracer = nil
         return try await HTTPClient.withHTTPClient(configuration: configuration) { client in
             let baseURL = options.baseURL.hasSuffix("/") ? String(options.baseURL.dropLast()) : options.baseURL
             let transport = HTTPCommandTransport(client: client, baseURL: baseURL, supervisorToken: options.supervisorToken)
