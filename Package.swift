@@ -49,6 +49,8 @@ let package = Package(
         .target(name: "ChildProcess"),
         // Bounding a test's wait on code that might block.
         .target(name: "TimeLimits"),
+        // The state rules as one table of cases, run by the tests of both their homes (Swift and SQL).
+        .target(name: "TradingRuleCases", dependencies: ["DayTraderCore"]),
         .target(
             name: "RedisClient",
             dependencies: [
@@ -199,7 +201,7 @@ let package = Package(
         ),
 
         // MARK: Tests
-        .testTarget(name: "DayTraderCoreTests", dependencies: ["DayTraderCore"]),
+        .testTarget(name: "DayTraderCoreTests", dependencies: ["DayTraderCore", "TradingRuleCases"]),
         .testTarget(name: "RedisClientTests", dependencies: ["RedisClient", "DedicatedThread", "ChildProcess", "TimeLimits"]),
         .testTarget(
             name: "AMQPClientTests",
@@ -225,7 +227,7 @@ let package = Package(
             name: "IntegrationTests",
             dependencies: [
                 "TransactionServer", "TradingStore", "RedisClient", "LegacyQuote", "DayTraderCore",
-                "AuditServer", "AMQPClient", "ServiceSupport", "ChildProcess", "TimeLimits", "WorkloadGenerator",
+                "AuditServer", "AMQPClient", "ServiceSupport", "ChildProcess", "TimeLimits", "WorkloadGenerator", "TradingRuleCases",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
         ),

@@ -104,7 +104,8 @@ public enum TradingRules {
     }
 
     public static func fill(of trigger: TriggerRow, at price: Money) throws(Rejection) -> TriggerFill? {
-        guard let triggerPrice = trigger.triggerPrice.map(Money.init(cents:)) else { return nil }
+        // The database holds no other kind of trigger (its CHECKs); a row that broke them never fires.
+        guard let triggerPrice = trigger.triggerPrice.map(Money.init(cents:)), trigger.amount > 0, trigger.reservedShares >= 0 else { return nil }
         let amount = Money(cents: trigger.amount)
         switch trigger.side {
         case .buy:
@@ -113,6 +114,43 @@ public enum TradingRules {
         case .sell:
             guard let sell = try sellTrigger(amount: amount, triggerPrice: triggerPrice, reservedShares: trigger.reservedShares, price: price) else { return nil }
             return TriggerFill(funds: sell.proceeds, cash: sell.proceeds.cents, reservedCash: 0, shares: sell.sharesReturned, reservedShares: -trigger.reservedShares)
+        }
+    }
+}
+
+/// What a command asks the database to do, as the rules compute it before the call: the amounts
+/// the database applies, while it checks only the account's state against them.
+public struct CommandPlan: Hashable, Sendable {
+    /// Cents: ADD and SET_*_AMOUNT the amount, BUY and SELL the cost of the whole shares.
+    public var amount: Int64 = 0
+    /// BUY and SELL: the whole shares.
+    public var shares: Int64 = 0
+    /// Cents: BUY and SELL the price per share, SET_*_TRIGGER the trigger price.
+    public var price: Int64 = 0
+    /// BUY and SELL: when the pending order expires (a lifetime after `now`).
+    public var expiresAt: Int64 = 0
+
+    /// Nothing to apply: a command refused before the call, or one with no amounts.
+    public static let none = CommandPlan()
+
+    private init() {}
+
+    /// Throws a refusal that needs no state: zero shares, an overflowing cost, no quote.
+    public init(_ command: Command, quote: QuoteInfo?, now: Timestamp) throws(Rejection) {
+        switch command {
+        case .add(_, let amount), .setBuyAmount(_, _, let amount), .setSellAmount(_, _, let amount):
+            self.amount = amount.cents
+        case .buy(_, _, let amount), .sell(_, _, let amount):
+            guard let quote else { throw Rejection(.quoteUnavailable, "no quote for \(command.name.rawValue)") }
+            let fill = try TradingRules.fill(amount: amount, price: quote.price)
+            self.amount = fill.cost.cents
+            shares = fill.shares
+            price = fill.price.cents
+            expiresAt = TradingRules.expiry(from: now).unixMillis
+        case .setBuyTrigger(_, _, let price), .setSellTrigger(_, _, let price):
+            self.price = price.cents
+        default:
+            break
         }
     }
 }

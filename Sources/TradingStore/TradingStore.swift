@@ -38,13 +38,8 @@ public struct TradingStore: Sendable {
         /// Whether the outcome is kept under the key (not for `quote_unavailable`: the same
         /// request may succeed a moment later).
         public var keepsOutcome: Bool = true
-        /// Cents: ADD and SET_*_AMOUNT the amount, BUY and SELL the cost.
-        public var amount: Int64 = 0
-        public var shares: Int64 = 0
-        /// Cents: BUY and SELL the price per share, SET_*_TRIGGER the trigger price.
-        public var price: Int64 = 0
-        /// BUY and SELL: when the pending order expires.
-        public var expiresAt: Int64 = 0
+        /// What the rules computed (`CommandPlan`); the database applies it.
+        public var plan = CommandPlan.none
         /// DISPLAY_SUMMARY: the version the account cache holds, if any; the database sends the
         /// whole account only when its own differs.
         public var cachedVersion: Int64?
@@ -95,10 +90,10 @@ public struct TradingStore: Sendable {
             statement.head.append(call.head.json)
             statement.refusal.append(call.refusal?.rawValue ?? "")
             statement.keepsOutcome.append(call.keepsOutcome)
-            statement.amount.append(call.amount)
-            statement.shares.append(call.shares)
-            statement.price.append(call.price)
-            statement.expiresAt.append(call.expiresAt)
+            statement.amount.append(call.plan.amount)
+            statement.shares.append(call.plan.shares)
+            statement.price.append(call.plan.price)
+            statement.expiresAt.append(call.plan.expiresAt)
             statement.cachedVersion.append(call.cachedVersion ?? -1)
         }
         var outcomes: [Outcome] = []

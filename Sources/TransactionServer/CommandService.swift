@@ -64,7 +64,7 @@ public struct CommandService: Sendable {
         let now = clock.now()
         var call = makeCall(command, request: request, transactionNum: transactionNum, idempotencyKey: idempotencyKey, quote: quote, now: now)
         do {
-            try Self.plan(command, quote: quote, now: now, into: &call)
+            call.plan = try CommandPlan(command, quote: quote, now: now)
         } catch {
             call.refusal = error.code
             call.head.message = error.message
@@ -138,26 +138,6 @@ public struct CommandService: Sendable {
             fingerprint: request.fingerprint(transactionNum: transactionNum),
             head: .command(request, id: RecordID.next(), server: serverName, at: now.unixMillis, quote: quote)
         )
-    }
-
-    /// What the rules compute before the call (TradingRules); the database checks the account's
-    /// state against it. Throws a refusal that needs no state (zero shares, an overflowing cost).
-    static func plan(_ command: Command, quote: QuoteInfo?, now: Timestamp, into call: inout TradingStore.Call) throws(Rejection) {
-        switch command {
-        case .add(_, let amount), .setBuyAmount(_, _, let amount), .setSellAmount(_, _, let amount):
-            call.amount = amount.cents
-        case .buy(_, _, let amount), .sell(_, _, let amount):
-            guard let quote else { throw Rejection(.quoteUnavailable, "no quote for \(command.name.rawValue)") }
-            let fill = try TradingRules.fill(amount: amount, price: quote.price)
-            call.amount = fill.cost.cents
-            call.shares = fill.shares
-            call.price = fill.price.cents
-            call.expiresAt = TradingRules.expiry(from: now).unixMillis
-        case .setBuyTrigger(_, _, let price), .setSellTrigger(_, _, let price):
-            call.price = price.cents
-        default:
-            break
-        }
     }
 
     /// A request refused before the database could check anything: the refusal is recorded and

@@ -16,7 +16,7 @@ enum SampleEvents {
 
     static let userCommand = AuditEvent.userCommand(
         id: "e-user", timestamp: at, server: "ts1", transactionNum: 1,
-        command: .add, username: "oY01WVirLr", funds: dollars("63511.53")
+        command: .add, username: "oY01WVirLr", funds: LoggedDecimal(dollars("63511.53"))
     )
     static let quoteServer = AuditEvent.quoteServer(
         id: "e-quote", timestamp: at + 1, server: "ts1", transactionNum: 2,
@@ -48,7 +48,7 @@ enum SampleEvents {
     static let everyField = AuditEvent(
         id: "6F9619FF-8B86-D011-B42D-00C04FC964FF", kind: .errorEvent, timestamp: at, server: "ts1",
         transactionNum: 42, command: "BUY", username: "umhaEY4lil", stockSymbol: "QDU", filename: "f",
-        funds: dollars("0.5"), price: dollars("12.34"), quoteServerTime: 1_700_000_000_999, cryptokey: "key",
+        funds: LoggedDecimal(dollars("0.5")), price: dollars("12.34"), quoteServerTime: 1_700_000_000_999, cryptokey: "key",
         action: "add", errorMessage: "insufficient funds", debugMessage: "dbg"
     )
 
@@ -61,7 +61,7 @@ enum SampleEvents {
     static let nastyOfEachKind: [AuditEvent] = [
         .userCommand(
             id: "n1", timestamp: AuditEvent.timestampRange.lowerBound, server: nasty, transactionNum: 1,
-            command: .buy, username: nasty, stockSymbol: "<&>", filename: nasty, funds: cents(-5)
+            command: .buy, username: nasty, stockSymbol: "<&>", filename: nasty, funds: LoggedDecimal(cents(-5))
         ),
         .quoteServer(
             id: "n2", timestamp: AuditEvent.timestampRange.upperBound, server: nasty, transactionNum: Int64.max,
@@ -112,101 +112,17 @@ func escapedXML(_ text: String) -> String {
     return String(decoding: buffer, as: UTF8.self)
 }
 
-// MARK: - JSON
-
-@Suite("AuditEvent JSON")
-struct AuditEventJSONTests {
-    private func jsonObject(_ event: AuditEvent) throws -> [String: Any] {
-        let data = try JSONEncoder().encode(event)
-        return try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
-    }
-
-    @Test("every field has its snake_case key, money is two-decimal text")
-    func keys() throws {
-        let object = try jsonObject(SampleEvents.everyField)
-        #expect(Set(object.keys) == [
-            "id", "kind", "at_ms", "server", "transaction_num", "command", "username", "stock_symbol", "filename",
-            "funds", "price", "quote_server_time", "cryptokey", "action", "error_message", "debug_message",
-        ])
-        #expect(object["id"] as? String == "6F9619FF-8B86-D011-B42D-00C04FC964FF")
-        #expect(object["kind"] as? String == "errorEvent")
-        #expect((object["at_ms"] as? NSNumber)?.int64Value == SampleEvents.at)
-        #expect((object["transaction_num"] as? NSNumber)?.int64Value == 42)
-        #expect((object["quote_server_time"] as? NSNumber)?.int64Value == 1_700_000_000_999)
-        #expect(object["funds"] as? String == "0.50")
-        #expect(object["price"] as? String == "12.34")
-        #expect(object["stock_symbol"] as? String == "QDU")
-        #expect(object["error_message"] as? String == "insufficient funds")
-        #expect(object["debug_message"] as? String == "dbg")
-    }
-
-    @Test("nil fields are left out")
-    func nilOmitted() throws {
-        #expect(Set(try jsonObject(SampleEvents.accountTransaction).keys) == [
-            "id", "kind", "at_ms", "server", "transaction_num", "action", "username", "funds",
-        ])
-        #expect(Set(try jsonObject(SampleEvents.debugEvent).keys) == [
-            "id", "kind", "at_ms", "server", "transaction_num", "command", "filename", "debug_message",
-        ])
-        let bare = AuditEvent(id: "x", kind: .systemEvent, timestamp: 1, server: "s", transactionNum: 1)
-        #expect(Set(try jsonObject(bare).keys) == ["id", "kind", "at_ms", "server", "transaction_num"])
-    }
-
-    @Test("the exact JSON of an accountTransaction")
-    func exactJSON() throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        let text = String(decoding: try encoder.encode(SampleEvents.accountTransaction), as: UTF8.self)
-        #expect(text == #"{"action":"remove","at_ms":1700000000002,"funds":"100.00","id":"e-account","kind":"accountTransaction","server":"ts2","transaction_num":3,"username":"oY01WVirLr"}"#)
-    }
-
-    @Test("round trip", arguments: SampleEvents.oneOfEachKind + SampleEvents.nastyOfEachKind + [SampleEvents.everyField])
-    func roundTrip(event: AuditEvent) throws {
-        let decoded = try JSONDecoder().decode(AuditEvent.self, from: JSONEncoder().encode(event))
-        #expect(decoded == event)
-    }
-
-    @Test("decodes what another producer writes")
-    func decodesLiteral() throws {
-        let json = #"""
-            {"id":"u-1","kind":"quoteServer","at_ms":1700000000000,"server":"ts3","transaction_num":7,
-             "price":"12.5","stock_symbol":"ABC","username":"bob","quote_server_time":1699999999999,
-             "cryptokey":"k=","unknown_key":true}
-            """#
-        let event = try JSONDecoder().decode(AuditEvent.self, from: Data(json.utf8))
-        #expect(event == .quoteServer(
-            id: "u-1", timestamp: 1_700_000_000_000, server: "ts3", transactionNum: 7,
-            price: cents(1250), stockSymbol: "ABC", username: "bob", quoteServerTime: 1_699_999_999_999, cryptokey: "k="
-        ))
-        #expect(event.missingFields.isEmpty)
-    }
-
-    @Test("refuses a wrong kind, a float amount or a missing required key", arguments: [
-        #"{"id":"a","kind":"bogus","at_ms":1700000000000,"server":"s","transaction_num":1}"#,
-        #"{"id":"a","kind":"userCommand","at_ms":1700000000000,"server":"s","transaction_num":1,"funds":1.5}"#,
-        #"{"id":"a","kind":"userCommand","at_ms":1700000000000,"server":"s","transaction_num":1,"funds":"1.234"}"#,
-        #"{"id":"a","kind":"userCommand","server":"s","transaction_num":1}"#,
-        #"{"id":"a","kind":"userCommand","timestamp":1700000000000,"server":"s","transaction_num":1}"#,
-        #"{"kind":"userCommand","at_ms":1700000000000,"server":"s","transaction_num":1}"#,
-    ])
-    func refuses(json: String) {
-        #expect(throws: DecodingError.self) { try JSONDecoder().decode(AuditEvent.self, from: Data(json.utf8)) }
-    }
-}
-
-// MARK: - Factories
-
 @Suite("AuditEvent factories")
 struct AuditEventFactoryTests {
     @Test("userCommand and systemEvent set the command fields and nothing else")
     func commandKinds() {
         let base = AuditEvent(
             id: "i", kind: .userCommand, timestamp: 1, server: "s", transactionNum: 2,
-            command: "SELL", username: "u", stockSymbol: "S", filename: "f", funds: cents(3)
+            command: "SELL", username: "u", stockSymbol: "S", filename: "f", funds: LoggedDecimal(cents(3))
         )
         #expect(AuditEvent.userCommand(
             id: "i", timestamp: 1, server: "s", transactionNum: 2,
-            command: .sell, username: "u", stockSymbol: "S", filename: "f", funds: cents(3)
+            command: .sell, username: "u", stockSymbol: "S", filename: "f", funds: LoggedDecimal(cents(3))
         ) == base)
         var system = base
         system.kind = .systemEvent
@@ -234,7 +150,7 @@ struct AuditEventFactoryTests {
         )
         #expect(event == AuditEvent(
             id: "i", kind: .accountTransaction, timestamp: 1, server: "s", transactionNum: 2,
-            username: "u", funds: cents(100), action: action == .add ? "add" : "remove"
+            username: "u", funds: LoggedDecimal(cents(100)), action: action == .add ? "add" : "remove"
         ))
     }
 
@@ -665,7 +581,7 @@ struct AuditLogXMLTests {
     ])
     func money(value: Int64, expected: String) {
         var event = SampleEvents.accountTransaction
-        event.funds = cents(value)
+        event.funds = LoggedDecimal(cents(value))
         #expect(renderedXML(event).contains("\t\t<funds>\(expected)</funds>\n"))
         #expect(cents(value).description == expected)
     }

@@ -1,4 +1,5 @@
 import Testing
+import TradingRuleCases
 @testable import DayTraderCore
 
 /// The rejection code a throwing rule gives, or `nil` when it succeeds.
@@ -21,7 +22,10 @@ private let extremes: [Int64] = [
 struct LifetimeTests {
     @Test("the lifetime is 60,000 ms")
     func lifetime() {
-        #expect(TradingRules.orderLifetimeMillis == 60_000)
+        #expect(TradingRules.lifetimeMillis == 60_000)
+        let start = Timestamp(unixMillis: 1_583_452_412_110)
+        #expect(TradingRules.expiry(from: start) == start.adding(milliseconds: 60_000))
+        #expect(TradingRules.expiry(from: start, lifetime: 2_000) == start.adding(milliseconds: 2_000))
     }
 
     @Test("a pending order is live for exactly 60 s", arguments: [
@@ -36,7 +40,10 @@ struct LifetimeTests {
     ] as [(Int64, Bool)])
     func isLive(elapsed: Int64, live: Bool) {
         let placed = Timestamp(unixMillis: 1_583_452_412_110)
-        #expect(TradingRules.isLive(placedAt: placed, now: placed.adding(milliseconds: elapsed)) == live)
+        #expect(TradingRules.isLive(until: TradingRules.expiry(from: placed), at: placed.adding(milliseconds: elapsed)) == live)
+        let quote = QuoteInfo(symbol: "ABC", price: dollars("1"), quoteServerTime: 0, cryptokey: "k", cached: true,
+                              expiresAt: TradingRules.expiry(from: placed).unixMillis)
+        #expect(quote.isLive(at: placed.adding(milliseconds: elapsed)) == live)
     }
 
     @Test("Timestamp basics")
@@ -112,146 +119,6 @@ struct FillTests {
     }
 }
 
-@Suite("TradingRules: BUY and SELL")
-struct BuySellTests {
-    @Test("BUY needs cash for the cost of the whole shares, not for the amount")
-    func buyBoundary() throws {
-        let fill = try TradingRules.buy(amount: dollars("100.00"), price: dollars("30.00"), availableCash: dollars("90.00"))
-        #expect(fill.shares == 3)
-        #expect(fill.cost == dollars("90.00"))
-        _ = try TradingRules.buy(amount: dollars("100.00"), price: dollars("30.00"), availableCash: dollars("100.00"))
-    }
-
-    @Test("BUY with one cent too little cash is insufficient_funds")
-    func buyInsufficient() {
-        do {
-            _ = try TradingRules.buy(amount: dollars("100.00"), price: dollars("30.00"), availableCash: dollars("89.99"))
-            Issue.record("should be rejected")
-        } catch {
-            #expect(error.code == .insufficientFunds)
-            #expect(error.message == "buying 3 share(s) at 30.00 costs 90.00; available cash is 89.99")
-        }
-        #expect(code { () throws(Rejection) in try TradingRules.buy(amount: dollars("1.00"), price: dollars("1.00"), availableCash: .zero) } == .insufficientFunds)
-    }
-
-    @Test("BUY of less than one share is amount_below_price, whatever the cash")
-    func buyBelowPrice() {
-        #expect(code { () throws(Rejection) in try TradingRules.buy(amount: dollars("29.99"), price: dollars("30.00"), availableCash: dollars("1000")) } == .amountBelowPrice)
-        #expect(code { () throws(Rejection) in try TradingRules.buy(amount: dollars("29.99"), price: dollars("30.00"), availableCash: .zero) } == .amountBelowPrice)
-        #expect(code { () throws(Rejection) in try TradingRules.buy(amount: dollars("29.99"), price: .zero, availableCash: .zero) } == .quoteUnavailable)
-    }
-
-    @Test("SELL needs the whole shares the amount is worth", arguments: [
-        ("100.00", "30.00", 3, nil),
-        ("100.00", "30.00", 4, nil),
-        ("100.00", "30.00", 2, Rejection.Code.insufficientShares),
-        ("100.00", "30.00", 0, .insufficientShares),
-        ("30.00", "30.00", 1, nil),
-        ("29.99", "30.00", 0, .amountBelowPrice),
-        ("29.99", "30.00", 10, .amountBelowPrice),
-    ] as [(String, String, Int64, Rejection.Code?)])
-    func sell(amount: String, price: String, available: Int64, expected: Rejection.Code?) {
-        #expect(code { () throws(Rejection) in
-            try TradingRules.sell(amount: dollars(amount), price: dollars(price), availableShares: available)
-        } == expected)
-    }
-
-    @Test("SELL reserves floor(amount / price) shares and names them in a rejection")
-    func sellFill() throws {
-        let fill = try TradingRules.sell(amount: dollars("100.00"), price: dollars("30.00"), availableShares: 3)
-        #expect(fill == TradingRules.Fill(shares: 3, price: dollars("30.00"), cost: dollars("90.00")))
-        do {
-            _ = try TradingRules.sell(amount: dollars("100.00"), price: dollars("30.00"), availableShares: 2)
-        } catch {
-            #expect(error.message == "selling 100.00 at 30.00 needs 3 share(s); 2 available")
-        }
-    }
-}
-
-@Suite("TradingRules: SET_BUY_AMOUNT and SET_BUY_TRIGGER")
-struct BuyTriggerSetupTests {
-    @Test("SET_BUY_AMOUNT: the cash, plus the reserve it replaces, must cover the amount", arguments: [
-        ("100.00", "100.00", "0", nil),
-        ("100.01", "100.00", "0", Rejection.Code.insufficientFunds),
-        ("100.00", "50.00", "50.00", nil),  // replacing: the old reserve comes back first
-        ("100.01", "50.00", "50.00", .insufficientFunds),
-        ("50.00", "0", "50.00", nil),  // the same reserve again, with no free cash
-        ("10.00", "0", "0", .insufficientFunds),
-        ("0.01", "0", "0.01", nil),
-    ] as [(String, String, String, Rejection.Code?)])
-    func setBuyAmount(amount: String, cash: String, existing: String, expected: Rejection.Code?) {
-        #expect(code { () throws(Rejection) in
-            try TradingRules.setBuyAmount(amount: dollars(amount), availableCash: dollars(cash), existingReserve: dollars(existing))
-        } == expected)
-    }
-
-    @Test("SET_BUY_AMOUNT: cash plus reserve beyond Int64 is arithmetic_overflow, not a trap")
-    func setBuyAmountOverflow() {
-        do {
-            try TradingRules.setBuyAmount(amount: cents(1), availableCash: cents(Int64.max), existingReserve: cents(1))
-            Issue.record("should be rejected")
-        } catch {
-            #expect(error.code == .arithmeticOverflow)
-            #expect(error.message == "the available cash would overflow; nothing was changed")
-        }
-        #expect(code { () throws(Rejection) in
-            try TradingRules.setBuyAmount(amount: cents(Int64.max), availableCash: cents(Int64.max), existingReserve: .zero)
-        } == nil)
-    }
-
-    @Test("SET_BUY_TRIGGER: the reserve must buy at least one share at the trigger", arguments: [
-        ("100.00", "100.00", nil),
-        ("100.00", "0.01", nil),
-        ("100.00", "30.00", nil),
-        ("100.00", "100.01", Rejection.Code.triggerAboveReserve),
-        ("0.01", "0.02", .triggerAboveReserve),
-        ("0", "1.00", .triggerAboveReserve),
-    ] as [(String, String, Rejection.Code?)])
-    func setBuyTrigger(reserve: String, trigger: String, expected: Rejection.Code?) {
-        #expect(code { () throws(Rejection) in
-            try TradingRules.setBuyTrigger(reserve: dollars(reserve), triggerPrice: dollars(trigger))
-        } == expected)
-    }
-
-    @Test("SET_BUY_TRIGGER: a trigger price that is not positive is rejected, not a trap", arguments: [0, -1, Int64.min] as [Int64])
-    func setBuyTriggerNonPositive(trigger: Int64) {
-        #expect(code { () throws(Rejection) in
-            try TradingRules.setBuyTrigger(reserve: dollars("100"), triggerPrice: cents(trigger))
-        } == .invalidAmount)
-    }
-}
-
-@Suite("TradingRules: SET_SELL_TRIGGER")
-struct SellTriggerSetupTests {
-    @Test("reserves floor(amount / trigger) shares, at least one, all held", arguments: [
-        ("100.00", "30.00", 3, 3 as Int64?, nil),
-        ("100.00", "30.00", 10, 3, nil),
-        ("100.00", "30.00", 2, nil, Rejection.Code.insufficientShares),
-        ("100.00", "30.00", 0, nil, .insufficientShares),
-        ("30.00", "30.00", 1, 1, nil),
-        ("29.99", "30.00", 10, nil, .amountBelowPrice),
-        ("29.99", "30.00", 0, nil, .amountBelowPrice),
-        ("92233720368547758.07", "0.01", Int64.max, Int64.max, nil),
-    ] as [(String, String, Int64, Int64?, Rejection.Code?)])
-    func shares(amount: String, trigger: String, available: Int64, expected: Int64?, rejection: Rejection.Code?) {
-        do {
-            let shares = try TradingRules.sellTriggerShares(amount: dollars(amount), triggerPrice: dollars(trigger), availableShares: available)
-            #expect(shares == expected)
-            #expect(rejection == nil)
-        } catch {
-            #expect(error.code == rejection)
-            #expect(expected == nil)
-        }
-    }
-
-    @Test("a trigger price that is not positive is rejected, not a trap", arguments: [0, -1, Int64.min] as [Int64])
-    func nonPositive(trigger: Int64) {
-        #expect(code { () throws(Rejection) in
-            try TradingRules.sellTriggerShares(amount: dollars("100"), triggerPrice: cents(trigger), availableShares: 100)
-        } == .invalidAmount)
-    }
-}
-
 @Suite("TradingRules: a buy trigger firing")
 struct BuyTriggerFiringTests {
     @Test("fires at and below the trigger, not above, and refunds the rest exactly", arguments: [
@@ -288,8 +155,7 @@ struct BuyTriggerFiringTests {
         for _ in 0..<5000 {
             let trigger = cents(Int64.random(in: 1...1_000_00, using: &generator))
             let reserve = cents(Int64.random(in: trigger.cents...10_000_000_00, using: &generator))
-            // The setup rule accepts every such reserve.
-            try TradingRules.setBuyTrigger(reserve: reserve, triggerPrice: trigger)
+            // Every such reserve passes SET_BUY_TRIGGER's rule (reserve >= trigger).
             let price = cents(Int64.random(in: 1...2 * trigger.cents, using: &generator))
             let execution = TradingRules.buyTrigger(reserve: reserve, triggerPrice: trigger, price: price)
             if price > trigger {
@@ -325,7 +191,7 @@ struct SellTriggerFiringTests {
     func fires(price: String, expected: TradingRules.SellExecution?) throws {
         let amount = dollars("100.00")
         let trigger = dollars("30.00")
-        let reserved = try TradingRules.sellTriggerShares(amount: amount, triggerPrice: trigger, availableShares: 10)
+        let reserved = amount.wholeShares(at: trigger)
         #expect(reserved == 3)
         let execution = try TradingRules.sellTrigger(amount: amount, triggerPrice: trigger, reservedShares: reserved, price: dollars(price))
         #expect(execution == expected)
@@ -362,7 +228,7 @@ struct SellTriggerFiringTests {
         for _ in 0..<5000 {
             let trigger = cents(Int64.random(in: 1...1_000_00, using: &generator))
             let amount = cents(Int64.random(in: trigger.cents...10_000_000_00, using: &generator))
-            let reserved = try TradingRules.sellTriggerShares(amount: amount, triggerPrice: trigger, availableShares: Int64.max)
+            let reserved = amount.wholeShares(at: trigger)
             #expect(reserved == amount.cents / trigger.cents)
             let price = cents(Int64.random(in: 1...3 * trigger.cents, using: &generator))
             let execution = try TradingRules.sellTrigger(amount: amount, triggerPrice: trigger, reservedShares: reserved, price: price)
@@ -380,23 +246,46 @@ struct SellTriggerFiringTests {
     }
 }
 
+@Suite("TradingRules: the fill of a trigger")
+struct TriggerFillTests {
+    @Test("what a firing moves, as the rule table says", arguments: TradingRuleCases.firings)
+    func table(firing: TradingRuleCases.Firing) throws {
+        let fill = try TradingRules.fill(of: firing.trigger, at: cents(firing.price))
+        #expect(fill.map { TradingRuleCases.Movement(funds: $0.funds.cents, cash: $0.cash, reservedCash: $0.reservedCash, shares: $0.shares, reservedShares: $0.reservedShares) } == firing.expected)
+    }
+
+    @Test("a trigger whose price is not set never fires")
+    func noPrice() throws {
+        let waiting = TriggerRow(side: .buy, symbol: "ABC", amount: 100_00, triggerPrice: nil, reservedShares: 0, transactionNum: 1)
+        #expect(try TradingRules.fill(of: waiting, at: dollars("1")) == nil)
+    }
+
+    @Test("the price test of each side", arguments: [
+        (Side.buy, 30_00, 30_00, true), (.buy, 30_00, 29_99, true), (.buy, 30_00, 30_01, false), (.buy, 30_00, 0, false),
+        (.sell, 30_00, 30_00, true), (.sell, 30_00, 30_01, true), (.sell, 30_00, 29_99, false), (.sell, 30_00, -1, false),
+    ] as [(Side, Int64, Int64, Bool)])
+    func holds(side: Side, trigger: Int64, price: Int64, holds: Bool) {
+        #expect(TradingRules.triggerHolds(side: side, triggerPrice: cents(trigger), price: cents(price)) == holds)
+    }
+}
+
 @Suite("TradingRules never trap")
 struct NeverTrapTests {
     /// Every rule over every combination of extreme values: each call returns or throws a
     /// Rejection; a trap would kill the test process.
     @Test("every rule, every combination of extreme values")
-    func sweep() {
+    func sweep() throws {
         var outcomes = 0
         for a in extremes {
             for b in extremes {
                 outcomes += code { () throws(Rejection) in try TradingRules.fill(amount: cents(a), price: cents(b)) } == nil ? 1 : 0
-                outcomes += code { () throws(Rejection) in try TradingRules.setBuyTrigger(reserve: cents(a), triggerPrice: cents(b)) } == nil ? 1 : 0
                 for c in extremes {
-                    _ = code { () throws(Rejection) in try TradingRules.buy(amount: cents(a), price: cents(b), availableCash: cents(c)) }
-                    _ = code { () throws(Rejection) in try TradingRules.sell(amount: cents(a), price: cents(b), availableShares: c) }
-                    _ = code { () throws(Rejection) in try TradingRules.setBuyAmount(amount: cents(a), availableCash: cents(b), existingReserve: cents(c)) }
-                    _ = code { () throws(Rejection) in try TradingRules.sellTriggerShares(amount: cents(a), triggerPrice: cents(b), availableShares: c) }
                     _ = TradingRules.buyTrigger(reserve: cents(a), triggerPrice: cents(b), price: cents(c))
+                    for side in Side.allCases {
+                        _ = code { () throws(Rejection) in
+                            try TradingRules.fill(of: TriggerRow(side: side, symbol: "A", amount: a, triggerPrice: b, reservedShares: c, transactionNum: 1), at: cents(c))
+                        }
+                    }
                     for d in extremes {
                         _ = code { () throws(Rejection) in
                             try TradingRules.sellTrigger(amount: cents(a), triggerPrice: cents(b), reservedShares: c, price: cents(d))
@@ -406,22 +295,5 @@ struct NeverTrapTests {
             }
         }
         #expect(outcomes > 0)
-    }
-
-    @Test("a rejection never hides a result: the overflow sweep of SET_BUY_AMOUNT")
-    func setBuyAmountSweep() {
-        for cash in extremes {
-            for reserve in extremes {
-                let (sum, overflow) = cash.addingReportingOverflow(reserve)
-                let result = code { () throws(Rejection) in
-                    try TradingRules.setBuyAmount(amount: cents(1), availableCash: cents(cash), existingReserve: cents(reserve))
-                }
-                if overflow {
-                    #expect(result == .arithmeticOverflow)
-                } else {
-                    #expect(result == (sum >= 1 ? nil : .insufficientFunds))
-                }
-            }
-        }
     }
 }

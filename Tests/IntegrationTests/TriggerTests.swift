@@ -114,7 +114,7 @@ import Testing
         let events = try await fixture.outboxEvents()
         let fired = events.filter { $0.kind == .systemEvent && $0.command == "SET_SELL_TRIGGER" }
         #expect(fired.map(\.transactionNum) == [5])
-        #expect(fired.first?.funds == Money(cents: 36_00))
+        #expect(fired.first?.funds == LoggedDecimal(Money(cents: 36_00)))
         #expect(events.filter { $0.kind == .accountTransaction && $0.transactionNum == 5 }.map { "\($0.action ?? "") \($0.funds?.description ?? "")" } == ["add 36.00"])
         try await fixture.checkLedgerMatchesBalances()
         try await fixture.checkAuditCashMatchesAccounts(events)
@@ -264,12 +264,12 @@ import Testing
 }
 
 extension TradingServerFixture {
-    /// The audit events waiting in the outbox, oldest first.
+    /// The audit events of the records waiting in the outbox, oldest first.
     func outboxEvents() async throws -> [AuditEvent] {
         try await withPostgres { postgres in
             var events: [AuditEvent] = []
-            for try await text in try await postgres.query("SELECT event FROM audit_outbox ORDER BY id", logger: TestServices.logger).decode(String.self) {
-                events.append(try JSONDecoder().decode(AuditEvent.self, from: Data(text.utf8)))
+            for try await text in try await postgres.query("SELECT record FROM audit_outbox ORDER BY id", logger: TestServices.logger).decode(String.self) {
+                events += AuditEvent.events(of: try TransactionRecord(parsing: text))
             }
             return events
         }
@@ -279,7 +279,7 @@ extension TradingServerFixture {
     func checkAuditCashMatchesAccounts(_ events: [AuditEvent], sourceLocation: SourceLocation = #_sourceLocation) async throws {
         var logged: [String: Int64] = [:]
         for event in events where event.kind == .accountTransaction {
-            let cents = event.funds?.cents ?? 0
+            let cents = event.funds.flatMap { try? Money(parsing: $0.text) }?.cents ?? 0
             logged[event.username ?? "", default: 0] += event.action == "add" ? cents : -cents
         }
         #expect(logged == (try await cashByUser()), "the audit log's cash disagrees with the accounts", sourceLocation: sourceLocation)

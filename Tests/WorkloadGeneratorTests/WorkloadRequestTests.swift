@@ -53,7 +53,7 @@ struct WorkloadRequestTests {
 
     @Test("fields the line leaves out are left out of the JSON, not sent as null")
     func absentFieldsOmitted() throws {
-        let object = try JSONSerialization.jsonObject(with: CommandBody(user: "u").json()) as? [String: Any]
+        let object = try JSONSerialization.jsonObject(with: Data(CommandBody(user: "u").json())) as? [String: Any]
         #expect(object?.keys.sorted() == ["user"])
     }
 }
