@@ -35,3 +35,38 @@ CREATE TABLE events (
 CREATE INDEX events_in_log_order ON events (transaction_num, at_ms, seq);
 
 CREATE INDEX events_by_user ON events (username, transaction_num, at_ms, seq);
+
+-- version 2: records in, one row per record and transactionNum out, rendered as the log's XML
+DO $$ BEGIN
+    IF EXISTS (SELECT 1 FROM events) THEN
+        RAISE EXCEPTION 'audit migration 2 needs an empty events table: DUMPLOG the old log with the previous version, then empty it';
+    END IF;
+END $$;
+
+DROP TABLE events;
+
+CREATE TABLE records (id uuid PRIMARY KEY, stored_at timestamptz NOT NULL DEFAULT now());
+
+CREATE TABLE event_groups (
+    seq bigserial PRIMARY KEY,
+    transaction_num bigint NOT NULL CHECK (transaction_num >= 1),
+    at_ms bigint NOT NULL,
+    username text,
+    events int NOT NULL CHECK (events > 0),
+    xml text NOT NULL
+);
+
+CREATE INDEX event_groups_in_log_order ON event_groups (transaction_num, at_ms, seq);
+
+CREATE INDEX event_groups_by_user ON event_groups (username, transaction_num, at_ms, seq);
+
+CREATE TABLE refused_records (
+    id text NOT NULL,
+    reason text NOT NULL,
+    record text NOT NULL,
+    refused_at timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE TABLE dump_requests (idempotency_key text PRIMARY KEY, fingerprint text NOT NULL, transaction_num bigint NOT NULL, at_ms bigint NOT NULL);
+
+CREATE SEQUENCE dump_transaction_numbers START 9000000000000000000;

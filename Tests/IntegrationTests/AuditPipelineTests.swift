@@ -28,18 +28,16 @@ import Testing
         let broker = disruption == .brokerStopped ? try PrivateRabbitMQ() : nil
         try await broker?.start()
         defer { broker?.stopAtExit() }
-        // A fixed clock: no order expires and no quote goes stale, however slow the replay.
+        // A fixed clock: no order expires and no quote goes stale, however slow the replay, so
+        // nothing moves between the last reply and the DUMPLOG (no trigger fires on its own).
         let fixture = try await TradingServerFixture.make(clock: ManualClock(), rabbitMQPort: broker?.port)
-        let audit = try AuditServerProcess(
-            tradingDatabase: fixture.database, auditDatabase: try await TestServices.freshDatabase(),
-            queue: fixture.auditQueue, rabbitMQPort: fixture.rabbitMQPort
-        )
-        try audit.start()
-        defer { audit.stop() }
-
+        let auditDatabase = try await TestServices.freshDatabase()
         let progress = ReplayProgress()
-        let output = "\(audit.directory)/response.xml"
-        let replies = try await fixture.withServer { client in
+        let (replies, status, audit) = try await fixture.withServer { client in
+            // The audit server asks this transaction server for DUMPLOG's barrier.
+            let audit = try AuditServerProcess(tradingPort: client.port, auditDatabase: auditDatabase, queue: fixture.auditQueue, rabbitMQPort: fixture.rabbitMQPort)
+            try audit.start()
+            defer { audit.stop() }
             async let replied = WorkloadReplayTests.replay(commands, through: client, answered: progress)
             switch disruption {
             case .none:
@@ -57,12 +55,14 @@ import Testing
                 try await progress.wait(for: 5_000)
                 try audit.start()
             }
-            return try await replied
+            let replies = try await replied
+            let status = try audit.dumplog(
+                filename: dumpLine.request.filename ?? "", transactionNum: dumpLine.lineNumber, idempotencyKey: "dump-\(fixture.database)",
+                output: "\(audit.directory)/response.xml"
+            )
+            return (replies, status, audit)
         }
-        // After the server stopped (its relay hands over the outbox on the way out): the trigger
-        // engine may fire a trigger set near the end after the last reply, and the log and the
-        // accounts must be read with nothing moving in between.
-        let status = try audit.dumplog(filename: dumpLine.request.filename ?? "", transactionNum: dumpLine.lineNumber, idempotencyKey: "dump-\(fixture.database)", output: output)
+        let output = "\(audit.directory)/response.xml"
         #expect(replies.count == commands.count, "every line gets a response")
         #expect(replies.values.allSatisfy { $0.status.code < 500 }, "no line failed")
         try #require(status == 200, "DUMPLOG answered \(status): \((try? String(contentsOfFile: output, encoding: .utf8))?.prefix(500) ?? "")")
@@ -84,18 +84,18 @@ import Testing
     @Test func perUserDumpHoldsThatUserOnlyAndFileNamesCannotEscape() async throws {
         let fixture = try await TradingServerFixture.make(clock: ManualClock())
         let supervisor = "s3cret-\(fixture.database)"
-        let audit = try AuditServerProcess(
-            tradingDatabase: fixture.database, auditDatabase: try await TestServices.freshDatabase(),
-            queue: fixture.auditQueue, rabbitMQPort: fixture.rabbitMQPort, supervisorToken: supervisor
-        )
-        try audit.start()
-        defer { audit.stop() }
+        let auditDatabase = try await TestServices.freshDatabase()
         let alice = Unique.user("alice"), bob = Unique.user("bob")
         fixture.emulator.setPrice(Money(cents: 10_00), for: StockSymbol.unchecked("ABC"))
-        let refused = "\(audit.directory)/refused.json"
-        let own = "\(audit.directory)/alice.xml"
-        let all = "\(audit.directory)/all.xml"
-        try await fixture.withServer { (client: CommandClient) async throws in
+        let audit = try await fixture.withServer { (client: CommandClient) async throws -> AuditServerProcess in
+            let audit = try AuditServerProcess(
+                tradingPort: client.port, auditDatabase: auditDatabase, queue: fixture.auditQueue, rabbitMQPort: fixture.rabbitMQPort, supervisorToken: supervisor
+            )
+            try audit.start()
+            defer { audit.stop() }
+            let refused = "\(audit.directory)/refused.json"
+            let own = "\(audit.directory)/alice.xml"
+            let all = "\(audit.directory)/all.xml"
             for user in [alice, bob] {
                 #expect(try await client.send("add", ["user": user, "amount": "1000.00"]).isOK)
                 #expect(try await client.send("buy", ["user": user, "symbol": "ABC", "amount": "100.00"]).isOK)
@@ -107,7 +107,11 @@ import Testing
             #expect(try audit.dumplog(user: alice, filename: "../../etc/x", output: own) == 200)
             #expect(try audit.dumplog(filename: "all.xml", token: "wrong", output: all) == 403, "the whole log is for the supervisor")
             #expect(try audit.dumplog(filename: "all.xml", token: supervisor, output: all) == 200)
+            return audit
         }
+        let refused = "\(audit.directory)/refused.json"
+        let own = "\(audit.directory)/alice.xml"
+        let all = "\(audit.directory)/all.xml"
         #expect((try String(contentsOfFile: refused, encoding: .utf8)).contains("invalid_filename"))
         #expect(FileManager.default.fileExists(atPath: "\(audit.dumpDirectory)/x"), "the name is reduced to a plain file name in the dump directory")
         #expect(!FileManager.default.fileExists(atPath: "\(audit.directory)/../etc/x"))

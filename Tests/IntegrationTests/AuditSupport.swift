@@ -23,7 +23,8 @@ final class AuditServerProcess: Sendable {
     static let repositoryRoot = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
-    init(tradingDatabase: String, auditDatabase: String, queue: String, rabbitMQPort: Int, supervisorToken: String? = nil) throws {
+    /// - Parameter tradingPort: a transaction server's port: DUMPLOG asks it for the barrier.
+    init(tradingPort: Int, auditDatabase: String, queue: String, rabbitMQPort: Int, supervisorToken: String? = nil) throws {
         // Below the ephemeral range, and free now: a port picked at random met another user once.
         port = try freePort()
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("audit-\(UUID().uuidString)").path
@@ -32,7 +33,7 @@ final class AuditServerProcess: Sendable {
             "SERVER_NAME": "audit-test",
             "HTTP_PORT": "\(port)",
             "POSTGRES_PORT": "\(TestServices.postgresPort)",
-            "POSTGRES_DATABASE": tradingDatabase,
+            "TRADING_URL": "http://127.0.0.1:\(tradingPort)",
             "AUDIT_DATABASE": auditDatabase,
             "RABBITMQ_PORT": "\(rabbitMQPort)",
             "AUDIT_EXCHANGE": queue,
