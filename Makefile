@@ -37,7 +37,8 @@ test: deps
 	swift build --build-tests $(SWIFT_BUILD_FLAGS)
 	@# A fresh broker each run: tests leave a queue each, and private brokers of their own.
 	@rm -rf $(TEST_RUN_DIR)/rabbitmq $(TEST_RUN_DIR)/rabbitmq-*
-	@PG_FAST=1 scripts/services.sh start $(TEST_RUN_DIR)
+	@# pg_stat_statements lets RoundTripTests count the statements each command runs.
+	@PG_FAST=1 PG_OPTIONS="-c shared_preload_libraries=pg_stat_statements" scripts/services.sh start $(TEST_RUN_DIR)
 	@set -o pipefail; eval "$$(scripts/services.sh env $(TEST_RUN_DIR))"; \
 		export DAYTRADER_TEST_REDIS_PORT=$$REDIS_PORT DAYTRADER_TEST_RABBITMQ_PORT=$$RABBITMQ_PORT; \
 		export DAYTRADER_BIN_DIR=$$(swift build --show-bin-path $(SWIFT_BUILD_FLAGS)); \

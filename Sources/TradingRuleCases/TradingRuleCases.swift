@@ -19,6 +19,10 @@ public enum TradingRuleCases {
         /// A sell trigger's amount (its price not yet set), and the shares it holds.
         public var sellAmount: Int64?
         public var sellReserved: Int64 = 0
+
+        public init(cash: Int64 = 0, shares: Int64 = 0, buyReserve: Int64? = nil, sellAmount: Int64? = nil, sellReserved: Int64 = 0) {
+            (self.cash, self.shares, self.buyReserve, self.sellAmount, self.sellReserved) = (cash, shares, buyReserve, sellAmount, sellReserved)
+        }
     }
 
     /// What the command must come to.

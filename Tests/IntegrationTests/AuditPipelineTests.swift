@@ -77,6 +77,8 @@ import Testing
 
         let negativeAdd = log.events.filter { $0.transactionNum == 9962 }
         #expect(negativeAdd.contains { $0.kind == "errorEvent" }, "the negative ADD has an errorEvent")
+        #expect(negativeAdd.filter { $0.kind == "userCommand" }.map { $0.fields["funds"] } == ["-73280.58"], "its userCommand holds the amount as sent")
+        #expect(negativeAdd.first { $0.kind == "errorEvent" }?.fields["errorMessage"]?.contains("negative") == true, "and the errorEvent says why")
         #expect(!negativeAdd.contains { $0.kind == "accountTransaction" }, "and moves no money")
         #expect(try await fixture.withPostgres { try await Self.outboxSize($0) } == 0, "the outbox is empty")
     }
