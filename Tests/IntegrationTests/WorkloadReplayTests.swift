@@ -91,6 +91,9 @@ final class ReplayProgress: Sendable {
 
     func lineAnswered() { answered.add(1, ordering: .relaxed) }
 
+    /// How many lines have been answered so far.
+    var count: Int { answered.load(ordering: .relaxed) }
+
     /// Called when the replay returns or throws: a waiter must not wait for lines that will
     /// never come.
     func replayEnded() { ended.store(true, ordering: .releasing) }
