@@ -2,14 +2,19 @@
 # `make demo`: the whole stack up, a workload replayed through HAProxy by the workload generator,
 # the audit log written to out/log.xml and validated, the report printed, the stack stopped.
 #
+# Each demo starts from a freshly reset system (no accounts, events or queued messages of an
+# earlier run), so its log is the log of its workload alone; KEEP_STATE=1 keeps what the last
+# run left instead.
+#
 # Settings (environment): WORKLOAD (default workloads/50User_synthetic), KEEP=1 leaves the stack
-# up, RUN_DIR (default run/stack), BIN_DIR (default: the release build's bin path), and every
-# setting of scripts/stack.sh (SERVERS, FRONT_PORT, ...).
+# up, KEEP_STATE=1 (see above), RUN_DIR (default run/stack), OUT_DIR (default out), BIN_DIR
+# (default: the release build's bin path), and every setting of scripts/stack.sh (SERVERS,
+# FRONT_PORT, ...).
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 run_dir=${RUN_DIR:-$repo/run/stack}
 workload=${WORKLOAD:-$repo/workloads/50User_synthetic}
-out=$repo/out
+out=${OUT_DIR:-$repo/out}
 bin=${BIN_DIR:-$(cd "$repo" && swift build -c release --show-bin-path)}
 export BIN_DIR=$bin
 
@@ -25,6 +30,10 @@ finish() {
 }
 trap finish EXIT
 
+if [ "${KEEP_STATE:-0}" != 1 ]; then
+    "$repo/scripts/stack.sh" down "$run_dir" >/dev/null 2>&1 || true
+    rm -rf "$run_dir"
+fi
 "$repo/scripts/stack.sh" up "$run_dir"
 mkdir -p "$out"
 rm -rf "$out/summaries"
@@ -36,4 +45,4 @@ echo "replaying $workload through http://127.0.0.1:${FRONT_PORT:-8080}"
 schema=$repo/../shared/course/logfile-current.xsd
 [ -f "$schema" ] || schema=$repo/audit/logfile.xsd
 xmllint --noout --stream --schema "$schema" "$out/log.xml"
-echo "out/log.xml ($(du -h "$out/log.xml" | cut -f1)) is valid against $schema; report in out/report.json"
+echo "$out/log.xml ($(du -h "$out/log.xml" | cut -f1)) is valid against $schema; report in $out/report.json"

@@ -49,10 +49,13 @@ public struct CommandService: Sendable {
             return try await summary(user, request: request, transactionNum: transactionNum, idempotencyKey: idempotencyKey)
         }
         var quote: QuoteInfo?
+        var now = clock.now()
         if let (symbol, user) = Self.pricedSymbol(command) {
             switch await liveQuote(symbol, for: user, retrying: idempotencyKey.map { ($0, request.fingerprint(transactionNum: transactionNum)) }) {
-            case .quote(let live):
+            case .quote(let live, let at):
+                // The command happens when its price was seen live: the log times it then.
                 quote = live
+                now = at
             case .firstReply(let reply):
                 return .reply(reply)
             case .unavailable(let rejection):
@@ -61,7 +64,6 @@ public struct CommandService: Sendable {
                 return .reply(try await refuse(request, rejection, transactionNum: transactionNum, idempotencyKey: idempotencyKey, user: user, keepsOutcome: false))
             }
         }
-        let now = clock.now()
         var call = makeCall(command, request: request, transactionNum: transactionNum, idempotencyKey: idempotencyKey, quote: quote, now: now)
         do {
             call.plan = try CommandPlan(command, quote: quote, now: now)
@@ -78,7 +80,8 @@ public struct CommandService: Sendable {
 
     /// How a priced command's quote came out.
     enum PricedQuote {
-        case quote(QuoteInfo)
+        /// A quote, and a moment at which it was live: the command's time.
+        case quote(QuoteInfo, at: Timestamp)
         /// A retry whose first attempt was recorded: its reply, with no quote fetched.
         case firstReply(CommandReply)
         case unavailable(Rejection)
@@ -100,9 +103,11 @@ public struct CommandService: Sendable {
         // A quote runs out at its expiry, and the command is timed after it arrives: ask again
         // in the rare case it ran out in between.
         for _ in 0..<3 {
-            switch await quotes.quote(symbol, for: user) {
-            case .success(let quote) where quote.isLive(at: clock.now()):
-                return .quote(quote)
+            let result = await quotes.quote(symbol, for: user)
+            let now = clock.now()
+            switch result {
+            case .success(let quote) where quote.isLive(at: now):
+                return .quote(quote, at: now)
             case .success:
                 continue
             case .failure(let rejection):

@@ -66,6 +66,9 @@ public struct TriggerFirer: Sendable {
         head.symbol = active.trigger.symbol
         head.transactionNum = active.trigger.transactionNum
         head.funds = fill.funds.cents
+        // The price it fired at, live at the firing's time (kept with the record, not logged:
+        // the schema's systemEvent has one amount, the money that moved).
+        head.quote = quote
         do {
             let record = try await store.fire(active, fill: fill, head: head)
             guard record.result.isOK else { return }

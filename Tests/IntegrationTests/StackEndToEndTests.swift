@@ -51,6 +51,20 @@ import Testing
         try? FileManager.default.removeItem(atPath: stack.directory)
     }
 
+    @Test(.enabled(if: WorkloadReplayTests.available, "../shared/course is absent"))
+    func eachDemoLogsItsOwnWorkloadOnly() async throws {
+        let stack = try Stack()
+        let second = "\(stack.directory)-second"
+        try "[1] ADD,demouser01,10.00 \n[2] DISPLAY_SUMMARY,demouser01 \n[3] DUMPLOG,./testLOG".write(toFile: second, atomically: true, encoding: .utf8)
+        let first = try await stack.demo(WorkloadReplayTests.workloads.appendingPathComponent("1userWorkLoad").path, out: "\(stack.directory)-out1")
+        let again = try await stack.demo(second, out: "\(stack.directory)-out2")
+        await stack.down()
+        #expect(first == 0 && again == 0, "make demo failed; see \(stack.directory).log")
+        let log = try ParsedLog(path: "\(stack.directory)-out2/log.xml")
+        #expect(log.events.filter { $0.kind == "userCommand" }.map(\.transactionNum) == [1, 2, 3], "the second demo's log is its own workload's only")
+        #expect(Set(log.events.compactMap { $0.fields["username"] }) == ["demouser01"])
+    }
+
     /// Runs the generator; with `.serverKilled`, kills ts1 once 3,000 lines are answered.
     private func replay(_ workload: String, on stack: Stack, disruption: Disruption) async throws -> Int32 {
         let generator = try ChildProcess.spawn("/bin/sh", ["-c", """
@@ -108,6 +122,15 @@ struct Stack {
 
     func down() async {
         _ = await ChildProcess.runShell(script("down"))
+    }
+
+    /// `make demo` (scripts/demo.sh) of `workload` on this stack's ports and run directory, its
+    /// outputs in `out`; its exit status.
+    func demo(_ workload: String, out: String) async throws -> Int32 {
+        let variables = settings.merging(["RUN_DIR": directory, "WORKLOAD": workload, "OUT_DIR": out, "KEEP": "0"]) { $1 }
+            .sorted { $0.key < $1.key }.map { "\($0.key)='\($0.value)'" }.joined(separator: " ")
+        let script = AuditServerProcess.repositoryRoot.appendingPathComponent("scripts/demo.sh").path
+        return await ChildProcess.runShell("\(variables) '\(script)' >>'\(directory).log' 2>&1")
     }
 
     /// Waits until the stack has stored the replies of `lines` keyed commands.
