@@ -15,6 +15,8 @@ import Foundation
 /// - `wallTimeSeconds` (number): from the first command sent to the last one done, the dump and
 ///   the summaries not included.
 /// - `commandsPerSecond` (number): lines done (answered or failed) per second of wall time.
+/// - `tenths` (array of numbers): commands per second in each tenth of the lines, in the order
+///   they were done (empty under ten lines): whether the rate held up to the end.
 /// - `latencyMs` (object): `overall` and `byCommand` (keyed by command name, e.g. `"BUY"`),
 ///   each `{count, p50, p90, p99, max}` in milliseconds, from the first attempt to the answer.
 /// - `errors` (object): answers by error code: the server's JSON `error.code`, or `http_<status>`
@@ -35,6 +37,7 @@ public struct RunReport: Encodable, Sendable {
     public var retries: Int
     public var wallTimeSeconds: Double
     public var commandsPerSecond: Double
+    public var rateByTenth: [Double]
     public var latencyMs: LatencyReport
     public var errors: [String: Int]
     public var failedLines: [FailedLine]
@@ -48,6 +51,7 @@ public struct RunReport: Encodable, Sendable {
 
     enum CodingKeys: String, CodingKey {
         case workload, runID = "runId", commands, answered, rejected, failed, retries, wallTimeSeconds, commandsPerSecond
+        case rateByTenth = "tenths"
         case latencyMs, errors, failedLines, skippedLines, dump, summaries
     }
 
@@ -62,6 +66,7 @@ public struct RunReport: Encodable, Sendable {
         try container.encode(retries, forKey: .retries)
         try container.encode(wallTimeSeconds, forKey: .wallTimeSeconds)
         try container.encode(commandsPerSecond, forKey: .commandsPerSecond)
+        try container.encode(rateByTenth, forKey: .rateByTenth)
         try container.encode(latencyMs, forKey: .latencyMs)
         try container.encode(errors, forKey: .errors)
         try container.encode(failedLines, forKey: .failedLines)
@@ -84,6 +89,9 @@ public struct RunReport: Encodable, Sendable {
         lines.append("workload \(workload), run \(runID)")
         lines.append("commands  \(commands): \(answered) answered (\(rejected) rejected), \(failed) failed, \(retries) retries")
         lines.append("wall time \(format(wallTimeSeconds, 3)) s, \(format(commandsPerSecond, 1)) commands/s")
+        if !rateByTenth.isEmpty {
+            lines.append("by tenth  " + rateByTenth.map { format($0, 0) }.joined(separator: ", ") + " commands/s")
+        }
         lines.append("")
         lines.append(pad("latency ms", 18) + ["count", "p50", "p90", "p99", "max"].map { padLeft($0, 10) }.joined())
         for (name, summary) in latencyMs.byCommand.sorted(by: { $0.key < $1.key }) {

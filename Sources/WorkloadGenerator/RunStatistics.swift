@@ -36,9 +36,29 @@ struct RunStatistics: Sendable {
     var failedLines: [FailedLine] = []
     var overall = LatencyHistogram()
     var byCommand: [CommandName: LatencyHistogram] = [:]
+    /// When each line was done, since the run began, in the order they were done.
+    var doneAt: [Duration] = []
 
     /// Lines done: answered or given up.
     var done: Int { answered + failedLines.count }
+
+    /// Commands per second in each tenth of the run's lines (the first tenth done, the second,
+    /// ...): how the rate held up as the run went on. Empty for fewer than ten lines.
+    var rateByTenth: [Double] {
+        guard doneAt.count >= 10 else { return [] }
+        let seconds = { (duration: Duration) in Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18 }
+        var rates: [Double] = []
+        var previous = 0
+        var previousTime = 0.0
+        for tenth in 1...10 {
+            let index = doneAt.count * tenth / 10 - 1
+            let time = seconds(doneAt[index])
+            rates.append(time > previousTime ? Double(index + 1 - previous) / (time - previousTime) : 0)
+            previous = index + 1
+            previousTime = time
+        }
+        return rates
+    }
 
     /// An answer after `latency` (from the first attempt); `errorCode` is `nil` for a success.
     mutating func recordAnswer(_ command: CommandName, latency: Duration, errorCode: String?) {

@@ -126,7 +126,7 @@ struct WorkloadRun<C: Clock<Duration>>: Sendable {
                 group.addTask { await display.run(since: .now) }
             }
             await UserQueues.run(workload.queuesByUser, concurrency: options.concurrency) { line in
-                await send(line, pacedBy: limiter)
+                await send(line, pacedBy: limiter, since: start)
             }
             group.cancelAll()
         }
@@ -137,7 +137,7 @@ struct WorkloadRun<C: Clock<Duration>>: Sendable {
         return report(wallTime: wallTime, dump: dump, summaries: summaries)
     }
 
-    private func send(_ line: WorkloadLine, pacedBy limiter: RateLimiter<C>?) async {
+    private func send(_ line: WorkloadLine, pacedBy limiter: RateLimiter<C>?, since start: C.Instant) async {
         guard let request = WorkloadRequest(line: line, runID: options.runID) else {
             recorder.record { $0.recordFailure(FailedLine(line: line.lineNumber, command: line.request.name, attempts: 0, reason: "not a command")) }
             return
@@ -148,15 +148,23 @@ struct WorkloadRun<C: Clock<Duration>>: Sendable {
             let response = try await transport.send(request, timeout: options.requestTimeout)
             return try answer(response)
         }
-        let latency = started.duration(to: clock.now)
+        let finished = clock.now
+        let latency = started.duration(to: finished)
+        let doneAt = start.duration(to: finished)
         switch outcome {
         case .success(let response):
             // Parsed before taking the lock that every user's queue shares.
             let errorCode = response.errorCode
-            recorder.record { $0.recordAnswer(request.command, latency: latency, errorCode: errorCode) }
+            recorder.record {
+                $0.recordAnswer(request.command, latency: latency, errorCode: errorCode)
+                $0.doneAt.append(doneAt)
+            }
         case .failure(let gaveUp):
             let failure = FailedLine(line: line.lineNumber, command: line.request.name, attempts: gaveUp.attempts, reason: gaveUp.reason)
-            recorder.record { $0.recordFailure(failure) }
+            recorder.record {
+                $0.recordFailure(failure)
+                $0.doneAt.append(doneAt)
+            }
         }
     }
 
@@ -273,6 +281,7 @@ struct WorkloadRun<C: Clock<Duration>>: Sendable {
             retries: statistics.retries,
             wallTimeSeconds: wallSeconds,
             commandsPerSecond: wallSeconds > 0 ? Double(statistics.done) / wallSeconds : 0,
+            rateByTenth: statistics.rateByTenth,
             latencyMs: LatencyReport(
                 overall: statistics.overall.summary,
                 byCommand: Dictionary(uniqueKeysWithValues: statistics.byCommand.map { ($0.key.rawValue, $0.value.summary) })

@@ -47,8 +47,9 @@ struct ReportTests {
         let object = try #require(try JSONSerialization.jsonObject(with: report.json()) as? [String: Any])
         #expect(object.keys.sorted() == [
             "answered", "commands", "commandsPerSecond", "dump", "errors", "failed", "failedLines", "latencyMs", "rejected",
-            "retries", "runId", "skippedLines", "summaries", "wallTimeSeconds", "workload",
+            "retries", "runId", "skippedLines", "summaries", "tenths", "wallTimeSeconds", "workload",
         ])
+        #expect(object["tenths"] as? [Double] == [], "fewer than ten lines have no tenths")
         #expect(object["dump"] is NSNull)
         #expect(object["summaries"] is NSNull)
         #expect(object["runId"] as? String == "run")
@@ -87,5 +88,24 @@ struct ReportTests {
         let counts = ProgressCounts(done: 250, rejected: 3, failed: 1, retries: 2)
         #expect(ProgressDisplay.line(counts, total: 1000, elapsed: .seconds(2), withBar: false) == "250/1000  125.0 commands/s  retries 2  errors 3  failed 1")
         #expect(ProgressDisplay.line(counts, total: 1000, elapsed: .seconds(2), withBar: true).hasPrefix("[#######.......................] 250/1000"))
+    }
+}
+
+@Suite("Report: the rate by tenth of the run")
+struct RateByTenthTests {
+    @Test("each tenth's lines over its time")
+    func tenths() {
+        var statistics = RunStatistics()
+        // 100 lines: the first half one per 10 ms, the second half one per 20 ms.
+        var elapsed = Duration.zero
+        for line in 0..<100 {
+            elapsed += .milliseconds(line < 50 ? 10 : 20)
+            statistics.doneAt.append(elapsed)
+        }
+        let rates = statistics.rateByTenth
+        #expect(rates.count == 10)
+        #expect(rates.prefix(5).allSatisfy { abs($0 - 100) < 0.001 })
+        #expect(rates.suffix(5).allSatisfy { abs($0 - 50) < 0.001 })
+        #expect(RunStatistics().rateByTenth.isEmpty)
     }
 }
