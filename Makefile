@@ -1,6 +1,6 @@
 # DayTrader: the two commands of the README, and their parts.
 #   make test   installs what is missing, starts private PostgreSQL, Redis and RabbitMQ, runs every test
-#   make bench  the whole stack (release build, as make demo runs it) replays WORKLOAD (default the
+#   make bench  the whole stack (release build, as make demo runs it) replays BENCH_WORKLOAD (default the
 #               course's 100-user file): commands/s, latency, CPU and memory per process, and the
 #               ratio to this machine's one-call-per-command ceiling (scripts/bench.sh)
 #   make bench-million  the same with 1,000 users and 1,000,000 generated commands
@@ -12,6 +12,8 @@
 
 SHELL := /bin/bash
 TEST_RUN_DIR ?= $(CURDIR)/run/test
+# RoundTripTests count each command's statements in pg_stat_statements.
+TEST_PG_OPTIONS := -c shared_preload_libraries=pg_stat_statements
 SWIFT_BUILD_FLAGS ?=
 
 .PHONY: test deps build release services-up services-down up down status demo clean bench bench-million bench-audit
@@ -39,7 +41,7 @@ test: deps
 	@# A fresh broker each run: tests leave a queue each, and private brokers of their own.
 	@rm -rf $(TEST_RUN_DIR)/rabbitmq $(TEST_RUN_DIR)/rabbitmq-*
 	@# pg_stat_statements lets RoundTripTests count the statements each command runs.
-	@PG_FAST=1 PG_OPTIONS="-c shared_preload_libraries=pg_stat_statements" scripts/services.sh start $(TEST_RUN_DIR)
+	@PG_FAST=1 PG_OPTIONS="$(TEST_PG_OPTIONS)" scripts/services.sh start $(TEST_RUN_DIR)
 	@set -o pipefail; eval "$$(scripts/services.sh env $(TEST_RUN_DIR))"; \
 		export DAYTRADER_TEST_REDIS_PORT=$$REDIS_PORT DAYTRADER_TEST_RABBITMQ_PORT=$$RABBITMQ_PORT; \
 		export DAYTRADER_BIN_DIR=$$(swift build --show-bin-path $(SWIFT_BUILD_FLAGS)); \
@@ -49,7 +51,7 @@ test: deps
 		scripts/services.sh stop $(TEST_RUN_DIR); exit $$status
 
 services-up: deps
-	@scripts/services.sh start $(TEST_RUN_DIR)
+	@PG_FAST=1 PG_OPTIONS="$(TEST_PG_OPTIONS)" scripts/services.sh start $(TEST_RUN_DIR)
 
 services-down:
 	@scripts/services.sh stop $(TEST_RUN_DIR)

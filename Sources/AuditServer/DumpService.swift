@@ -39,41 +39,42 @@ public struct DumpService: Sendable {
     public func dump(_ request: CommandRequest, transactionNum given: Int64?, idempotencyKey: String?, bySupervisor: Bool) async throws -> Outcome {
         let now = clock.now().unixMillis
         var transactionNum = if let given { given } else { try await store.nextDumpTransactionNum() }
-        var isRetry = false
+        // With a key, every attempt logs its outcome under one record id, which the audit store
+        // keeps once: a retry is logged once however the first attempt ended, and keeps its number.
+        var recordID = RecordID.next()
         if let idempotencyKey {
             switch try await store.claimDumpKey(idempotencyKey, fingerprint: request.fingerprint(transactionNum: given), transactionNum: transactionNum, at: now) {
-            case .claimed: break
-            case .retry(let first):
-                // Logged by the first attempt: the retry is not logged again, and keeps its number.
+            case .claimed(let id):
+                recordID = id
+            case .retry(let first, let id):
                 transactionNum = first
-                isRetry = true
+                recordID = id
             case .usedForAnotherRequest:
-                return try await refuse(request, .keyReused, transactionNum: transactionNum, at: now)
+                return try await refuse(request, .keyReused, transactionNum: transactionNum, at: now, id: RecordID.next())
             }
         }
         let command: Command
         do {
             command = try Command(validating: request)
         } catch {
-            return try await refuse(request, error, transactionNum: transactionNum, at: now, log: !isRetry)
+            return try await refuse(request, error, transactionNum: transactionNum, at: now, id: recordID)
         }
         guard case .dumplog(let user, let filename) = command else {
-            return try await refuse(request, Rejection(.malformedCommand, "only DUMPLOG is served here"), transactionNum: transactionNum, at: now, log: !isRetry)
+            return try await refuse(request, Rejection(.malformedCommand, "only DUMPLOG is served here"), transactionNum: transactionNum, at: now, id: recordID)
         }
         guard user != nil || bySupervisor else {
             return try await refuse(
                 request, Rejection(.supervisorOnly, "DUMPLOG of the whole log is for the supervisor: send 'Authorization: Bearer <supervisor token>'"),
-                transactionNum: transactionNum, at: now, log: !isRetry
+                transactionNum: transactionNum, at: now, id: recordID
             )
         }
         do {
             try await awaitEventsInFlight()
         } catch let rejection as Rejection {
-            return try await refuse(request, rejection, transactionNum: transactionNum, at: now, log: !isRetry)
+            // Each such answer is logged (a retry may succeed), as every quote_unavailable is.
+            return try await refuse(request, rejection, transactionNum: transactionNum, at: now, id: RecordID.next())
         }
-        if !isRetry {
-            try await store.insert([record(of: request, transactionNum: transactionNum, at: now, rejection: nil)])
-        }
+        try await store.insert([record(of: request, transactionNum: transactionNum, at: now, rejection: nil, id: recordID)])
         let path = "\(dumpDirectory)/\(filename.rawValue)"
         let events = try await write(user: user, to: path)
         logger.info("log dumped", metadata: ["path": "\(path)", "events": "\(events)", "user": "\(user?.rawValue ?? "(all)")"])
@@ -81,16 +82,16 @@ public struct DumpService: Sendable {
     }
 
     /// The DUMPLOG's own record: its userCommand, and its errorEvent when refused.
-    private func record(of request: CommandRequest, transactionNum: Int64, at now: Int64, rejection: Rejection?) -> TransactionRecord {
+    private func record(of request: CommandRequest, transactionNum: Int64, at now: Int64, rejection: Rejection?, id: String) -> TransactionRecord {
         TransactionRecord(
-            head: .command(request, id: RecordID.next(), server: serverName, at: now, refusal: rejection.map { LogText.safe($0.message) }),
+            head: .command(request, id: id, server: serverName, at: now, refusal: rejection.map { LogText.safe($0.message) }),
             result: RecordResult(transactionNum: transactionNum, code: rejection?.code.rawValue ?? RecordResult.ok)
         )
     }
 
-    private func refuse(_ request: CommandRequest, _ rejection: Rejection, transactionNum: Int64, at now: Int64, log: Bool = true) async throws -> Outcome {
-        let record = record(of: request, transactionNum: transactionNum, at: now, rejection: rejection)
-        if log { try await store.insert([record]) }
+    private func refuse(_ request: CommandRequest, _ rejection: Rejection, transactionNum: Int64, at now: Int64, id: String) async throws -> Outcome {
+        let record = record(of: request, transactionNum: transactionNum, at: now, rejection: rejection, id: id)
+        try await store.insert([record])
         return .rejected(record.reply)
     }
 
@@ -167,10 +168,12 @@ extension AuditStore {
         throw Rejection(.auditUnavailable, "the audit database gave no transaction number")
     }
 
+    /// Whose a DUMPLOG's key is. The key's record id is the same for every attempt (derived from
+    /// the key), so each attempt logs its outcome and the store keeps it once.
     enum DumpKeyClaim {
-        case claimed
+        case claimed(recordID: String)
         /// The key's first request was this same one, with this transactionNum.
-        case retry(Int64)
+        case retry(transactionNum: Int64, recordID: String)
         case usedForAnotherRequest
     }
 
@@ -182,16 +185,15 @@ extension AuditStore {
                 INSERT INTO dump_requests (idempotency_key, fingerprint, transaction_num, at_ms)
                 VALUES (\(key), \(fingerprint), \(transactionNum), \(now)) ON CONFLICT (idempotency_key) DO NOTHING RETURNING 1
             )
-            SELECT (SELECT count(*) FROM claimed)::bigint, d.fingerprint, d.transaction_num
+            SELECT (SELECT count(*) FROM claimed)::bigint, d.fingerprint, d.transaction_num, md5('dumplog:' || \(key))::uuid::text
             FROM (SELECT 1) one LEFT JOIN dump_requests d ON d.idempotency_key = \(key)
             """,
             logger: logger
         )
-        for try await (claimed, storedFingerprint, storedNumber) in rows.decode((Int64, String?, Int64?).self) {
-            if claimed > 0 { return .claimed }
-            guard let storedFingerprint, let storedNumber else { return .claimed }
-            return storedFingerprint == fingerprint ? .retry(storedNumber) : .usedForAnotherRequest
+        for try await (claimed, storedFingerprint, storedNumber, recordID) in rows.decode((Int64, String?, Int64?, String).self) {
+            guard claimed == 0, let storedFingerprint, let storedNumber else { return .claimed(recordID: recordID) }
+            return storedFingerprint == fingerprint ? .retry(transactionNum: storedNumber, recordID: recordID) : .usedForAnotherRequest
         }
-        return .claimed
+        throw Rejection(.auditUnavailable, "the audit database did not answer the key's claim")
     }
 }

@@ -1,10 +1,12 @@
 import Foundation
 
 /// A TCP port nothing listens on right now (nor on `port + alsoFree`), below Linux's ephemeral
-/// range (32768 and up) so that no outgoing connection takes it in the meantime.
+/// range (32768 and up) so that no outgoing connection takes it in the meantime, and above the
+/// scripts' fixed ports (25xxx and 26xxx for services, docs/OPERATIONS.md), so that a test never
+/// takes a port a stack started meanwhile needs.
 public func freePort(alsoFree offset: Int = 0) throws -> Int {
     for _ in 0..<100 {
-        let port = Int.random(in: 20_000..<32_000)
+        let port = Int.random(in: 27_000..<32_000)
         if try canBind(port), try offset == 0 || canBind(port + offset) { return port }
     }
     throw NoFreePort()

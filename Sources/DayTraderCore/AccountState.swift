@@ -4,7 +4,7 @@
 /// The transaction servers keep it in Redis, applying each committed change to it (the
 /// write-through cache), and read it back from there; when the cached version is not the
 /// database's, the database sends it whole (in the same call that logs the DISPLAY_SUMMARY).
-/// Either way the document a client gets is rendered here, by ``summary(user:now:)``.
+/// Either way the document a client gets is rendered here, by ``summaryJSON(user:now:)``.
 public struct AccountState: Hashable, Sendable {
     public var version: Int64
     public var cash: Int64

@@ -113,7 +113,7 @@ public enum Command: Hashable, Sendable {
         }
         func required(_ field: CommandField) throws(Rejection) -> String {
             guard let value = request[field], !value.isEmpty else {
-                throw Rejection(.malformedCommand, "\(name.rawValue) needs a \(field.rawValue)")
+                throw Rejection(.malformedCommand, "\(name.rawValue) has no \(field.rawValue)")
             }
             return value
         }

@@ -1,8 +1,9 @@
 /// What the system answers to one command: the JSON body of the HTTP response, and the record
 /// an idempotent retry gets back. Money is written as two-decimal strings ("123.45").
 public struct CommandReply: Hashable, Sendable {
-    /// The command's transactionNum; absent only when the request was refused before a
-    /// transaction (and so a number) was given to it.
+    /// The command's transactionNum. Every reply a server sends has one (each command is
+    /// numbered in its database call); it is optional because records that are not commands
+    /// (firings, expiries) carry none of their own.
     public var transactionNum: Int64?
     public var command: String
     public var user: String?

@@ -36,7 +36,7 @@ public enum TradingRules {
         guard price > .zero else { throw Rejection(.quoteUnavailable, "the quote has no positive price") }
         let shares = amount.wholeShares(at: price)
         guard shares >= 1 else {
-            throw Rejection(.amountBelowPrice, "\(amount) does not buy one share at \(price)")
+            throw Rejection(.amountBelowPrice, "\(amount) is less than one share at \(price)")
         }
         do {
             return Fill(shares: shares, price: price, cost: try price.times(shares))

@@ -61,7 +61,7 @@ public enum CommandHTTP {
         }
         let key = fields.key ?? request.headers[.init("Idempotency-Key")!]
         if let key, key.isEmpty || key.utf8.count > 200 {
-            return .refused(malformed("idempotencyKey must be 1-200 characters"))
+            return .refused(malformed("idempotencyKey must be 1-200 bytes of UTF-8"))
         }
         let commandRequest = CommandRequest(name: name.rawValue, user: fields.user, symbol: fields.symbol, amount: fields.amount, filename: fields.filename)
         return .command(Submitted(request: commandRequest, transactionNum: fields.number, idempotencyKey: key))

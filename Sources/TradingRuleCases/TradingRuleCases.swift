@@ -74,9 +74,9 @@ public enum TradingRuleCases {
         Case(name: "no cash", command: .buy, account: .init(cash: 0), amount: "1.00", price: 1_00,
              expected: .init(code: .insufficientFunds, available: 0, message: "buying 1 share(s) at 1.00 costs 1.00; available cash is 0.00")),
         Case(name: "less than one share, whatever the cash", command: .buy, account: .init(cash: 1000_00), amount: "29.99", price: 30_00,
-             expected: .init(code: .amountBelowPrice, message: "29.99 does not buy one share at 30.00")),
+             expected: .init(code: .amountBelowPrice, message: "29.99 is less than one share at 30.00")),
         Case(name: "less than one share and no cash", command: .buy, account: .init(cash: 0), amount: "29.99", price: 30_00,
-             expected: .init(code: .amountBelowPrice, message: "29.99 does not buy one share at 30.00")),
+             expected: .init(code: .amountBelowPrice, message: "29.99 is less than one share at 30.00")),
     ]
 
     public static let sell: [Case] = [
@@ -91,7 +91,7 @@ public enum TradingRuleCases {
         Case(name: "one share at its price", command: .sell, account: .init(shares: 1), amount: "30.00", price: 30_00,
              expected: .init(shares: 1, cost: 30_00, sharesAfter: 0, reservedSharesAfter: 1)),
         Case(name: "less than one share", command: .sell, account: .init(shares: 10), amount: "29.99", price: 30_00,
-             expected: .init(code: .amountBelowPrice, message: "29.99 does not buy one share at 30.00")),
+             expected: .init(code: .amountBelowPrice, message: "29.99 is less than one share at 30.00")),
     ]
 
     public static let setBuyAmount: [Case] = [

@@ -149,7 +149,9 @@ enum CommandFunctions {
 
                 IF v_user IS NOT NULL THEN
                     -- Every change to a user's rows takes this lock first: one user's commands run one at a time.
-                    IF v_command = 'DISPLAY_SUMMARY' THEN
+                    -- DISPLAY_SUMMARY changes nothing, unless it has expired orders to release first.
+                    IF v_command = 'DISPLAY_SUMMARY'
+                       AND NOT EXISTS (SELECT 1 FROM pending_orders p WHERE p.user_id = v_user AND p.expires_at_ms <= (SELECT v_now)) THEN
                         SELECT ac.cash, ac.reserved_cash, ac.version INTO v_cash, v_rcash, v_version FROM accounts ac WHERE ac.user_id = v_user;
                     ELSE
                         SELECT ac.cash, ac.reserved_cash, ac.version INTO v_cash, v_rcash, v_version FROM accounts ac WHERE ac.user_id = v_user FOR UPDATE;
@@ -187,8 +189,9 @@ enum CommandFunctions {
                                    ELSE COALESCE(NULLIF(p_refusal[i], ''), 'ok') END;
                 END IF;
 
-                IF v_code = 'ok' AND v_command <> 'DISPLAY_SUMMARY' THEN
-                    -- Orders whose 60 s have run out are released first: a late COMMIT never finds one.
+                IF v_code = 'ok' THEN
+                    -- Orders whose 60 s have run out are released first: a late COMMIT never finds one,
+                    -- and a summary never shows a reserve without its order.
         \(expireOrders)
                     IF v_expired <> '' THEN
                         v_bump := false;
@@ -200,7 +203,7 @@ enum CommandFunctions {
                     CASE v_command
                     WHEN 'ADD' THEN
                         v_moves := ARRAY[ROW('add', NULL, v_amount, 0, 0, 0, v_txn)::dt_move];
-                    WHEN 'QUOTE' THEN
+                    WHEN 'QUOTE', 'DISPLAY_SUMMARY' THEN
                         NULL;
                     WHEN 'BUY' THEN
                         IF v_cash < v_amount THEN

@@ -191,16 +191,19 @@ public struct CommandService: Sendable {
         var call = makeCall(.displaySummary(user), request: request, transactionNum: transactionNum, idempotencyKey: idempotencyKey, quote: nil, now: now)
         call.cachedVersion = cached?.version
         let outcome = try await batcher.submit(call)
-        let current: AccountState?
+        guard outcome.record.result.isOK else { return .reply(outcome.record.reply) }
+        let current: AccountState
         if let state = outcome.state {
             Self.summaries(cached == nil ? "miss" : "stale").increment()
             await accounts.fill(user, with: state)
             current = state
-        } else {
+        } else if let cached {
             Self.summaries("hit").increment()
             current = cached
+        } else {
+            // The database sends the account whenever the cache had none; not reached.
+            throw StoreError.inconsistent("DISPLAY_SUMMARY of \(user) came back with no account")
         }
-        guard outcome.record.result.isOK, let current else { return .reply(outcome.record.reply) }
         return .summary(current.summaryJSON(user: user, now: now))
     }
 

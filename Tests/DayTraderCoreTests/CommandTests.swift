@@ -171,7 +171,7 @@ struct RejectedCommandTests {
             for missing in [nil, ""] as [String?] {
                 let error = rejection(of: setting(field, to: missing, in: fullRequest(name)))
                 #expect(error?.code == .malformedCommand, "\(name.rawValue) without \(field.rawValue)")
-                #expect(error?.message == "\(name.rawValue) needs a \(field.rawValue)")
+                #expect(error?.message == "\(name.rawValue) has no \(field.rawValue)")
             }
         }
     }
@@ -307,7 +307,7 @@ struct RejectedCommandTests {
         #expect(rejection(of: CommandRequest(name: "BUY", user: "bad user", symbol: "bad", amount: "-1"))?.code == .invalidUserID)
         #expect(rejection(of: CommandRequest(name: "BUY", user: user, symbol: "bad", amount: "-1"))?.code == .invalidSymbol)
         #expect(rejection(of: CommandRequest(name: "BUY", user: user, symbol: symbol, amount: "-1"))?.code == .invalidAmount)
-        #expect(rejection(of: CommandRequest(name: "BUY", user: user, amount: "-1"))?.message == "BUY needs a symbol")
+        #expect(rejection(of: CommandRequest(name: "BUY", user: user, amount: "-1"))?.message == "BUY has no symbol")
     }
 }
 

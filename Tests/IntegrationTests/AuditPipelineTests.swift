@@ -108,6 +108,11 @@ import Testing
             #expect(try audit.dumplog(filename: "../..", token: supervisor, output: refused) == 400)
             #expect(try audit.dumplog(user: alice, filename: "../../etc/x", output: own) == 200)
             #expect(try audit.dumplog(filename: "all.xml", token: "wrong", output: all) == 403, "the whole log is for the supervisor")
+            // A keyed DUMPLOG sent twice is logged once, refused or not.
+            for _ in 0..<2 {
+                #expect(try audit.dumplog(user: alice, filename: "again.xml", idempotencyKey: "again-\(fixture.database)", output: "\(audit.directory)/again.xml") == 200)
+                #expect(try audit.dumplog(filename: "denied.xml", idempotencyKey: "denied-\(fixture.database)", token: "wrong", output: "\(audit.directory)/denied.json") == 403)
+            }
             #expect(try audit.dumplog(filename: "all.xml", token: supervisor, output: all) == 200)
             return audit
         }
@@ -126,7 +131,9 @@ import Testing
         #expect(schemaProblems(all, schema: Self.projectSchema) == nil)
         let log = try ParsedLog(path: all)
         #expect(Set(log.events.compactMap { $0.fields["username"] }) == [alice, bob])
-        #expect(log.events.filter { $0.kind == "errorEvent" && $0.fields["command"] == "DUMPLOG" }.count == 2, "the refused DUMPLOGs are logged")
+        #expect(log.events.filter { $0.kind == "errorEvent" && $0.fields["command"] == "DUMPLOG" }.count == 3, "the refused DUMPLOGs are logged, a retry once")
+        #expect(log.events.filter { $0.kind == "userCommand" && $0.fields["filename"] == "again.xml" }.count == 1, "a retried DUMPLOG is logged once")
+        #expect(log.events.filter { $0.kind == "userCommand" && $0.fields["filename"] == "denied.xml" }.count == 1)
         #expect(log.events.filter { $0.kind == "quoteServer" }.count == 1, "one real hit; the second BUY used the cache")
         #expect(log.events.filter { $0.kind == "systemEvent" && $0.fields["command"] == "BUY" }.count == 1)
         let transactionNums = log.events.map(\.transactionNum)

@@ -33,6 +33,33 @@ import Testing
         try await fixture.checkLedgerMatchesBalances()
     }
 
+    /// A summary never shows a reserve without its order: DISPLAY_SUMMARY, like every command,
+    /// first releases the user's expired orders (here before any sweeper could), in the cache too.
+    @Test func aSummaryReleasesExpiredOrdersFirst() async throws {
+        let clock = ManualClock()
+        let fixture = try await TradingServerFixture.make(clock: clock, settings: ["sweep.interval.ms": 3_600_000])
+        fixture.emulator.setPrice(Money(cents: 10_00), for: symbol)
+        try await fixture.withServer { client in
+            let user = Unique.user()
+            try await client.send("add", ["user": user, "amount": "100.00"])
+            try await client.send("buy", ["user": user, "symbol": "EXP", "amount": "30.00"])
+            let before = try await client.send("display-summary", ["user": user])
+            #expect(before["reservedCash"] == "30.00")
+            clock.advance(milliseconds: 60_000)
+            let after = try await client.send("display-summary", ["user": user])
+            #expect(after["cash"] == "100.00")
+            #expect(after["reservedCash"] == "0.00")
+            #expect((after.json["pendingBuys"] as? [Any])?.isEmpty == true)
+            let history = after.json["history"] as? [[String: Any]]
+            #expect(history?.first?["kind"] as? String == "buy_expired")
+            #expect(try await fixture.int64("SELECT reserved_cash FROM accounts WHERE user_id = \(user)") == 0)
+            // Served from the cache the second time, with the same content.
+            let again = try await client.send("display-summary", ["user": user])
+            #expect(again["cash"] == "100.00" && again["reservedCash"] == "0.00")
+        }
+        try await fixture.checkLedgerMatchesBalances()
+    }
+
     @Test func theSweeperReleasesExpiredReservesWithNoOtherTraffic() async throws {
         let clock = ManualClock()
         let fixture = try await TradingServerFixture.make(clock: clock)
