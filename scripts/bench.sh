@@ -7,11 +7,13 @@
 #   - latency percentiles per command;
 #   - each process's CPU seconds and peak resident memory, and the whole stack's peak PSS;
 #   - this machine's ceiling for a command as one database call (pgbench on the reference function
-#     in scripts/bench/ceiling.sql, on the stack's PostgreSQL while the stack is idle), and the
-#     stack's rate as a ratio of it.
+#     in scripts/bench/ceiling.sql, on the stack's PostgreSQL while the stack is idle, once before
+#     and once after the replay: the machine is shared, and its speed drifts), and the stack's
+#     rate as a ratio of their mean.
 #
 # Settings (environment): WORKLOAD (path), RATE (commands/s for the generator's --rate; default no
-# limit), CONCURRENCY (the generator's users at once, default its own), BENCH_OUT (default
+# limit), CONCURRENCY (users whose commands run at once; default every user of the workload, as
+# each user is a trader of their own), BENCH_OUT (default
 # out/bench), CEILING_SECONDS (pgbench duration, default 20), CEILING_CLIENTS (default 8), and every
 # setting of scripts/stack.sh. The ports default away from `make up`'s, so both can run.
 set -euo pipefail
@@ -44,22 +46,30 @@ rm -rf "$run_dir" "$out"
 mkdir -p "$out"
 "$repo/scripts/stack.sh" up "$run_dir" >"$out/stack-up.log" 2>&1 || { cat "$out/stack-up.log" >&2; exit 1; }
 
-echo "ceiling: pgbench on the reference function (scripts/bench/ceiling.sql), ${CEILING_SECONDS:-20} s, ${CEILING_CLIENTS:-8} clients"
-psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -qc "CREATE DATABASE ceiling OWNER daytrader"
-psql -h 127.0.0.1 -p "$PG_PORT" -U daytrader -d ceiling -q -f "$repo/scripts/bench/ceiling.sql" >/dev/null
-pgbench -h 127.0.0.1 -p "$PG_PORT" -U daytrader -n -M prepared -c "${CEILING_CLIENTS:-8}" -j 2 -T "${CEILING_SECONDS:-20}" \
-    -f "$repo/scripts/bench/ceiling-call.sql" ceiling >"$out/pgbench.log" 2>&1 || { cat "$out/pgbench.log" >&2; exit 1; }
-psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -qc "DROP DATABASE ceiling"
+# The ceiling, into $1: pgbench on the reference function in a database of its own, then dropped.
+ceiling() {
+    echo "ceiling: pgbench on the reference function (scripts/bench/ceiling.sql), ${CEILING_SECONDS:-20} s, ${CEILING_CLIENTS:-8} clients"
+    psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -qc "CREATE DATABASE ceiling OWNER daytrader"
+    psql -h 127.0.0.1 -p "$PG_PORT" -U daytrader -d ceiling -q -f "$repo/scripts/bench/ceiling.sql" >/dev/null
+    pgbench -h 127.0.0.1 -p "$PG_PORT" -U daytrader -n -M prepared -c "${CEILING_CLIENTS:-8}" -j 2 -T "${CEILING_SECONDS:-20}" \
+        -f "$repo/scripts/bench/ceiling-call.sql" ceiling >"$1" 2>&1 || { cat "$1" >&2; exit 1; }
+    psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -qc "DROP DATABASE ceiling"
+}
+ceiling "$out/pgbench.log"
 
 python3 "$repo/scripts/bench/sample.py" "$run_dir" "$out/processes.json" &
 sampler=$!
 extra=()
 [ -n "${RATE:-}" ] && extra+=(--rate "$RATE")
-[ -n "${CONCURRENCY:-}" ] && extra+=(--concurrency "$CONCURRENCY")
-echo "replaying $workload through http://127.0.0.1:$FRONT_PORT"
+# Every user at once unless told otherwise (the second field of each line; DUMPLOG's file name
+# counts as one more, which changes nothing).
+concurrency=${CONCURRENCY:-$(sed 's/^\[[0-9]*\] *//' "$workload" | cut -d, -f2 | tr -d ' \r' | sort -u | wc -l)}
+extra+=(--concurrency "$concurrency")
+echo "replaying $workload through http://127.0.0.1:$FRONT_PORT, $concurrency users at once"
 "$bin/workload-generator" run "$workload" --url "http://127.0.0.1:$FRONT_PORT" --output "$out/log.xml" \
     --json "$out/report.json" "${extra[@]}" >"$out/generator.log" 2>&1 || { tail -40 "$out/generator.log" >&2; exit 1; }
 kill "$sampler"; wait "$sampler" 2>/dev/null || true; sampler=
+ceiling "$out/pgbench-after.log"
 
 schema=$repo/../shared/course/logfile-current.xsd
 [ -f "$schema" ] || schema=$repo/audit/logfile.xsd

@@ -33,9 +33,11 @@ enum CommandFunctions {
         // The stack rule reads a user's few live orders and sorts them.
         "DROP INDEX pending_orders_by_user",
         "CREATE INDEX pending_orders_by_user ON pending_orders (user_id, expires_at_ms)",
-        // Busy tables of short-lived rows: vacuum them by row count, not by a fraction of the table.
-        "ALTER TABLE audit_outbox SET (autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 5000, autovacuum_vacuum_insert_scale_factor = 0, autovacuum_vacuum_insert_threshold = 5000)",
-        "ALTER TABLE pending_orders SET (autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 2000)",
+        // Busy tables of short-lived rows: vacuum them by row count, not by a fraction of the table,
+        // and without the cost delay, so that a vacuum keeps up with the deletes (the relay and each
+        // command's expiry scan over the dead rows until it has run).
+        "ALTER TABLE audit_outbox SET (autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 5000, autovacuum_vacuum_insert_scale_factor = 0, autovacuum_vacuum_insert_threshold = 5000, autovacuum_vacuum_cost_delay = 0)",
+        "ALTER TABLE pending_orders SET (autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 2000, autovacuum_vacuum_cost_delay = 0)",
 
         "CREATE TYPE dt_move AS (kind text, symbol text, cash bigint, rcash bigint, shares bigint, rshares bigint, txn bigint)",
 
@@ -100,25 +102,16 @@ enum CommandFunctions {
             v_shares bigint;
             v_code text;
             v_found boolean;
-            v_cash bigint;
-            v_rcash bigint;
-            v_version bigint;
             v_fp text;
             v_stored text;
             v_moves dt_move[];
             v_changed boolean;
             v_out text;
             v_expired text;
-            v_ledger text;
-            v_holdings text;
             v_held bigint;
             v_available bigint;
             v_bump boolean;
-            v_c bigint;
-            v_r bigint;
-            v_s bigint;
-            v_rs bigint;
-            m dt_move;
+        \(moveVariables)
             o pending_orders;
             t triggers;
         BEGIN
@@ -353,8 +346,7 @@ enum CommandFunctions {
                     || CASE WHEN v_changed THEN ',"v":' || v_version ELSE '' END
                     || v_out
                     || CASE WHEN v_expired <> '' THEN ',"x":[' || substr(v_expired, 2) || ']' ELSE '' END
-                    || CASE WHEN v_holdings <> '' THEN ',"h":[' || substr(v_holdings, 2) || ']' ELSE '' END
-                    || CASE WHEN v_ledger <> '' THEN ',"l":[' || substr(v_ledger, 2) || ']' ELSE '' END
+                    || \(changedRows)
                     || '}';
                 version := v_version;
                 v_stored := '{"h":' || p_head[i] || ',"r":' || body || '}';
@@ -383,17 +375,8 @@ enum CommandFunctions {
             v_now bigint := p_now;
             v_moves dt_move[] := ARRAY[ROW(p_side || '_trigger_fill', p_symbol, p_cash, p_rcash, p_shares, p_rshares, p_txn)::dt_move];
             v_bump boolean := true;
-            v_cash bigint;
-            v_rcash bigint;
-            v_version bigint;
-            v_ledger text := '';
-            v_holdings text := '';
-            v_c bigint;
-            v_r bigint;
-            v_s bigint;
-            v_rs bigint;
             v_record text;
-            m dt_move;
+        \(moveVariables)
         BEGIN
             PERFORM 1 FROM accounts WHERE user_id = v_user FOR UPDATE SKIP LOCKED;
             IF NOT FOUND THEN
@@ -408,8 +391,7 @@ enum CommandFunctions {
         \(applyMoves)
             v_record := '{"h":' || p_head || ',"r":{"c":"ok","v":' || v_version || ',"cash":' || v_cash || ',"rcash":' || v_rcash
                 || ',"gx":{"side":"' || p_side || '","sym":"' || p_symbol || '"}'
-                || CASE WHEN v_holdings <> '' THEN ',"h":[' || substr(v_holdings, 2) || ']' ELSE '' END
-                || ',"l":[' || substr(v_ledger, 2) || ']}}';
+                || \(changedRows) || '}}';
             INSERT INTO audit_outbox (record) VALUES (v_record);
             RETURN v_record;
         END
@@ -426,17 +408,8 @@ enum CommandFunctions {
             v_moves dt_move[] := '{}';
             v_expired text := '';
             v_bump boolean := true;
-            v_cash bigint;
-            v_rcash bigint;
-            v_version bigint;
-            v_ledger text := '';
-            v_holdings text := '';
-            v_c bigint;
-            v_r bigint;
-            v_s bigint;
-            v_rs bigint;
             v_record text;
-            m dt_move;
+        \(moveVariables)
             o pending_orders;
         BEGIN
             PERFORM 1 FROM accounts WHERE user_id = v_user FOR UPDATE SKIP LOCKED;
@@ -450,8 +423,7 @@ enum CommandFunctions {
         \(applyMoves)
             v_record := '{"h":' || p_head || ',"r":{"c":"ok","v":' || v_version || ',"cash":' || v_cash || ',"rcash":' || v_rcash
                 || ',"x":[' || substr(v_expired, 2) || ']'
-                || CASE WHEN v_holdings <> '' THEN ',"h":[' || substr(v_holdings, 2) || ']' ELSE '' END
-                || ',"l":[' || substr(v_ledger, 2) || ']}}';
+                || \(changedRows) || '}}';
             INSERT INTO audit_outbox (record) VALUES (v_record);
             RETURN v_record;
         END
@@ -487,6 +459,27 @@ enum CommandFunctions {
                 UPDATE accounts ac SET cash = ac.cash + v_c, reserved_cash = ac.reserved_cash + v_r,
                                        version = ac.version + CASE WHEN v_bump THEN 1 ELSE 0 END
                 WHERE ac.user_id = v_user RETURNING ac.cash, ac.reserved_cash, ac.version INTO v_cash, v_rcash, v_version;
+        """
+
+    /// The variables ``applyMoves`` sets and uses, declared in every function it is spliced into.
+    static let moveVariables = """
+                v_cash bigint;
+                v_rcash bigint;
+                v_version bigint;
+                v_ledger text := '';
+                v_holdings text := '';
+                v_c bigint;
+                v_r bigint;
+                v_s bigint;
+                v_rs bigint;
+                m dt_move;
+        """
+
+    /// The rows ``applyMoves`` wrote, as a record's result carries them (`"h"`, `"l"`), each only
+    /// when there is one: an SQL expression.
+    static let changedRows = """
+        CASE WHEN v_holdings <> '' THEN ',"h":[' || substr(v_holdings, 2) || ']' ELSE '' END
+                        || CASE WHEN v_ledger <> '' THEN ',"l":[' || substr(v_ledger, 2) || ']' ELSE '' END
         """
 
     /// Releases the pending orders of `v_user` whose lifetime has run out at `v_now` (the caller

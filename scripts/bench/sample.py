@@ -7,7 +7,12 @@ Runs until SIGTERM or SIGINT, then writes OUT_JSON: for each part of the stack (
 with all its backends, Redis, RabbitMQ, HAProxy, each transaction server, the audit server,
 the quote emulator, the workload generator) the CPU seconds used while sampling, the peak
 resident memory of its largest process (VmHWM), and the peak of the whole stack's
-proportional set size (PSS, so shared pages such as PostgreSQL's buffers count once).
+proportional set size (PSS, so shared pages such as PostgreSQL's buffers count once); and the
+CPU seconds of each part at every sample (`cpuSeries`, seconds since the start) with the last
+moment the workload generator was seen, so that summary.py can split the CPU by tenth of the run.
+
+CPU is read every interval (1 s); PSS, whose reading walks every page table of a process and
+costs the machine several percent of a core at that rate, every fourth.
 
 Processes are found by their pid files under RUN_DIR (scripts/stack.sh and scripts/services.sh)
 and by their parents: PostgreSQL's backends are the postmaster's children; RabbitMQ is the
@@ -112,17 +117,30 @@ def parts(run_dir, children):
     return found
 
 
+def used(first, last):
+    """CPU seconds of each part since it was first seen."""
+    cpu = {}
+    for (name, pid), seconds in last.items():
+        cpu[name] = cpu.get(name, 0.0) + seconds - first[(name, pid)]
+    return cpu
+
+
 def main():
     run_dir, out = sys.argv[1], sys.argv[2]
-    interval = float(sys.argv[4]) if len(sys.argv) > 4 and sys.argv[3] == "--interval" else 0.5
+    interval = float(sys.argv[4]) if len(sys.argv) > 4 and sys.argv[3] == "--interval" else 1.0
     stop = []
     signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
     signal.signal(signal.SIGINT, lambda *_: stop.append(1))
     first, last, peak_rss, peak_pss = {}, {}, {}, 0
+    start, series, generator_seen, count = time.monotonic(), [], None, 0
     while not stop:
         children = children_map()
         total_pss = 0
+        with_pss = count % 4 == 0
+        now = time.monotonic() - start
         for name, pids in parts(run_dir, children).items():
+            if name == "workload-generator":
+                generator_seen = now
             for pid in pids:
                 seconds = cpu_seconds(pid)
                 if seconds is None:
@@ -130,16 +148,18 @@ def main():
                 first.setdefault((name, pid), seconds)
                 last[(name, pid)] = seconds
                 peak_rss[name] = max(peak_rss.get(name, 0), status_kib(pid, "VmHWM"))
-                total_pss += pss_kib(pid)
+                if with_pss:
+                    total_pss += pss_kib(pid)
         peak_pss = max(peak_pss, total_pss)
+        series.append([round(now, 2), {name: round(value, 2) for name, value in used(first, last).items()}])
+        count += 1
         time.sleep(interval)
-    cpu = {}
-    for (name, pid), seconds in last.items():
-        cpu[name] = cpu.get(name, 0.0) + seconds - first[(name, pid)]
     report = {
-        "cpuSeconds": {name: round(value, 2) for name, value in sorted(cpu.items())},
+        "cpuSeconds": {name: round(value, 2) for name, value in sorted(used(first, last).items())},
         "peakRssMiB": {name: round(kib / 1024, 1) for name, kib in sorted(peak_rss.items())},
         "peakStackPssMiB": round(peak_pss / 1024, 1),
+        "cpuSeries": series,
+        "generatorLastSeen": generator_seen,
     }
     with open(out, "w") as f:
         json.dump(report, f, indent=2)

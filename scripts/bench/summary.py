@@ -3,8 +3,9 @@
 
     summary.py OUT VALID SCHEMA
 
-OUT holds report.json (the workload generator's report), processes.json (scripts/bench/sample.py)
-and pgbench.log (the ceiling run); VALID is "yes" when xmllint accepted the log against SCHEMA.
+OUT holds report.json (the workload generator's report), processes.json (scripts/bench/sample.py),
+pgbench.log and pgbench-after.log (the ceiling, before and after the replay); VALID is "yes" when
+xmllint accepted the log against SCHEMA.
 """
 import json
 import re
@@ -13,9 +14,16 @@ import sys
 out, valid, schema = sys.argv[1], sys.argv[2], sys.argv[3]
 report = json.load(open(f"{out}/report.json"))
 processes = json.load(open(f"{out}/processes.json"))
-pgbench = open(f"{out}/pgbench.log").read()
-match = re.search(r"tps = ([0-9.]+)", pgbench)
-ceiling = float(match.group(1)) if match else None
+def tps(path):
+    try:
+        match = re.search(r"tps = ([0-9.]+)", open(path).read())
+    except OSError:
+        return None
+    return float(match.group(1)) if match else None
+
+
+ceilings = [value for value in (tps(f"{out}/pgbench.log"), tps(f"{out}/pgbench-after.log")) if value]
+ceiling = sum(ceilings) / len(ceilings) if ceilings else None
 
 commands = report["commands"]
 wall = report["wallTimeSeconds"]
@@ -23,6 +31,33 @@ dump = report.get("dump") or {}
 dump_seconds = dump.get("seconds")
 to_answer = commands / wall if wall else 0.0
 to_log = commands / (wall + dump_seconds) if wall and dump_seconds is not None and not dump.get("error") else None
+
+def cpu_at(series, moment):
+    """Each part's cumulative CPU seconds at `moment`, interpolated between samples."""
+    before = max((entry for entry in series if entry[0] <= moment), key=lambda entry: entry[0], default=series[0])
+    after = min((entry for entry in series if entry[0] >= moment), key=lambda entry: entry[0], default=series[-1])
+    span = after[0] - before[0]
+    weight = (moment - before[0]) / span if span > 0 else 0.0
+    names = set(before[1]) | set(after[1])
+    return {name: before[1].get(name, 0.0) + weight * (after[1].get(name, 0.0) - before[1].get(name, 0.0)) for name in names}
+
+
+def cpu_by_tenth(processes, tenths, commands, report):
+    """[(part, [ms/command in each tenth])], the parts by total CPU, plus the whole stack."""
+    series, seen = processes.get("cpuSeries"), processes.get("generatorLastSeen")
+    if not series or seen is None or len(tenths) != 10:
+        return None
+    per_tenth = commands / 10
+    end = seen - ((report.get("dump") or {}).get("seconds") or 0.0)
+    bounds = [end]
+    for rate in reversed(tenths):
+        bounds.insert(0, bounds[0] - per_tenth / rate)
+    readings = [cpu_at(series, moment) for moment in bounds]
+    names = sorted(readings[-1], key=lambda name: -readings[-1][name])
+    rows = [(name, [1000 * (readings[i + 1].get(name, 0.0) - readings[i].get(name, 0.0)) / per_tenth for i in range(10)]) for name in names]
+    rows.append(("all", [sum(row[1][i] for row in rows) for i in range(10)]))
+    return rows
+
 
 lines = []
 lines.append(f"workload        {report['workload']}: {commands} commands, {report['answered']} answered "
@@ -34,7 +69,8 @@ if to_log is not None:
 else:
     lines.append(f"to complete log: DUMPLOG failed: {dump.get('error')}")
 if ceiling:
-    lines.append(f"ceiling         {ceiling:.1f} calls/s (pgbench, reference function, one call per command)")
+    lines.append(f"ceiling         {ceiling:.1f} calls/s (pgbench, reference function, one call per command; "
+                 + " before, ".join(f"{value:.1f}" for value in ceilings) + (" after" if len(ceilings) == 2 else "") + ")")
     lines.append(f"ratio           {to_answer / ceiling:.2f}x the ceiling to the last answer"
                  + (f", {to_log / ceiling:.2f}x to the complete log" if to_log is not None else ""))
 lines.append("")
@@ -58,6 +94,11 @@ if tenths:
     lines.append("")
     lines.append("commands/s by tenth of the run: " + ", ".join(f"{rate:.0f}" for rate in tenths))
     lines.append(f"last tenth / first tenth: {tenths[-1] / tenths[0]:.2f}")
+    by_tenth = cpu_by_tenth(processes, tenths, commands, report)
+    if by_tenth:
+        lines.append("CPU ms/command by tenth (the tenths' ends counted back from the generator's exit):")
+        for name, values in by_tenth:
+            lines.append(f"  {name:<18}" + "".join(f"{value:>7.3f}" for value in values))
 print("\n".join(lines))
 
 json.dump({
@@ -65,7 +106,7 @@ json.dump({
     "commandsPerSecondToLastAnswer": round(to_answer, 1),
     "commandsPerSecondToCompleteLog": round(to_log, 1) if to_log is not None else None,
     "dumpSeconds": dump_seconds, "logValid": valid == "yes",
-    "ceilingCallsPerSecond": ceiling,
+    "ceilingCallsPerSecond": ceiling, "ceilingRuns": ceilings,
     "ratioToCeiling": round(to_answer / ceiling, 3) if ceiling else None,
     "latencyMs": latency, "processes": processes, "tenths": tenths,
 }, open(f"{out}/bench.json", "w"), indent=2)
