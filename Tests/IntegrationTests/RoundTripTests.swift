@@ -61,7 +61,9 @@ import Testing
                 let redisCalls = redis.commandCount()
                 let reply = try await client.send(step.route, step.fields.merging(["user": user]) { $1 })
                 #expect(reply.status.code < 500, "\(step.route): \(reply.body.prefix(200))")
-                let statements = try await Self.statements(database)
+                // The pool's own keep-alive (`SELECT 1;` on a connection idle for 30 s, which a
+                // slow CI machine reaches mid-script) is not a command's cost.
+                let statements = try await Self.statements(database).filter { $0 != "SELECT $1" }
                 #expect(statements.count == 1, "\(step.route) ran \(statements.count) statement(s): \(statements)")
                 #expect(statements.allSatisfy { $0.hasPrefix("SELECT replayed, body, version, state FROM dt_execute(") }, "\(step.route): \(statements)")
                 #expect(redis.commandCount() - redisCalls <= 1, "\(step.route) made \(redis.commandCount() - redisCalls) Redis round trips")
