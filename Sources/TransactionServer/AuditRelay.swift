@@ -3,7 +3,9 @@ import Logging
 import ServiceLifecycle
 import TradingStore
 
-/// Moves audit events from the Postgres outbox to RabbitMQ, on every instance.
+/// Moves audit events from the Postgres outbox to RabbitMQ. Every instance runs one; the one that
+/// holds the relay lease (`TradingStore.withRelayLease`) relays, the others try for the lease
+/// every `standbyMillis` and take over when its holder stops or dies.
 ///
 /// A batch leaves the outbox only after the broker confirmed it. While RabbitMQ is down the
 /// events wait in Postgres (trading goes on), and the relay retries with a growing pause until
@@ -18,41 +20,22 @@ struct AuditRelay: Service {
     /// Postgres transaction and one broker confirm.
     static let batchLimit = 500
     static let longestPauseMillis = 2_000
-
-    /// Full batches in a row that continue after the last one's end before a scan from the start.
-    static let roundsPerRescan = 16
+    /// How often an instance without the lease tries for it.
+    static let standbyMillis = 1_000
 
     func run() async throws {
         var failures = 0
-        // Where the next batch starts: after the last one while a backlog drains (full batches),
-        // from the start otherwise (DECISIONS.md 43).
-        var after: Int64 = 0
-        var fullRounds = 0
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             let pauseMillis: Int
             do {
-                let (sent, last) = try await store.relayOutbox(after: after, limit: Self.batchLimit) { message in
-                    try await publisher.publish([message], type: nil)
+                let held = try await store.withRelayLease { lease in
+                    logger.info("this instance relays the audit outbox")
+                    try await relay(on: lease, failures: &failures)
                 }
-                if failures > 0 {
-                    logger.info("audit relay is publishing again", metadata: ["failedAttempts": "\(failures)"])
-                    failures = 0
-                }
-                // A full batch means more are waiting: go on at once.
-                if sent == Self.batchLimit {
-                    fullRounds += 1
-                    after = fullRounds % Self.roundsPerRescan == 0 ? 0 : last
-                    continue
-                }
-                fullRounds = 0
-                if after > 0 {
-                    // Caught up from the last batch on: look once more from the start.
-                    after = 0
-                    continue
-                }
-                pauseMillis = idleMillis
+                pauseMillis = held ? 0 : Self.standbyMillis
             } catch {
-                after = 0
+                // A publish that failed, or the lease's connection: the lease is given up (or
+                // gone with its connection), and taken again, by this instance or another.
                 failures += 1
                 if failures == 1 {
                     logger.warning("audit relay cannot publish; events wait in the outbox", metadata: ["error": "\(error)"])
@@ -64,6 +47,37 @@ struct AuditRelay: Service {
             }
         }
         await drain()
+    }
+
+    /// Relays while this instance holds the lease, until the service shuts down or a batch fails.
+    private func relay(on lease: OutboxRelayLease, failures: inout Int) async throws {
+        // A new holder starts with a scan from the head (RelayCursor).
+        var cursor = RelayCursor()
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            do {
+                let began = ContinuousClock.now
+                let (sent, last, assigned) = try await lease.relay(after: cursor.start, limit: Self.batchLimit) { message in
+                    try await publisher.publish([message], type: nil)
+                }
+                if failures > 0 {
+                    logger.info("audit relay is publishing again", metadata: ["failedAttempts": "\(failures)"])
+                    failures = 0
+                }
+                let full = sent == Self.batchLimit
+                cursor.scanned(sent: sent, last: last, full: full, assigned: assigned, began: began, ended: .now)
+                // A full batch means more are waiting: go on at once.
+                if full { continue }
+            } catch is OutboxScanTimedOut {
+                logger.notice(
+                    "an audit outbox scan ran out of time; the relay drains from its last batch",
+                    metadata: ["from": "\(cursor.start)", "limit": "\(OutboxScanTimedOut.limit)"])
+                cursor.timedOut(at: .now)
+                continue
+            }
+            try? await cancelWhenGracefulShutdown {
+                try await Task.sleep(for: .milliseconds(idleMillis))
+            }
+        }
     }
 
     /// On the way out, hands over what is waiting, so a stopped instance leaves no events

@@ -7,7 +7,8 @@ Runs until SIGTERM or SIGINT, then writes OUT_JSON: for each part of the stack (
 with all its backends, Redis, RabbitMQ, HAProxy, each transaction server, the audit server,
 the quote emulator, the workload generator) the CPU seconds used while sampling, the peak
 resident memory of its largest process (VmHWM), and the peak of the whole stack's
-proportional set size (PSS, so shared pages such as PostgreSQL's buffers count once); and the
+proportional set size (PSS, so shared pages such as PostgreSQL's buffers count once), with and
+without the workload generator (the load, not part of the system); and the
 CPU seconds of each part at every sample (`cpuSeries`, seconds since the start) with the last
 moment the workload generator was seen, so that summary.py can split the CPU by tenth of the run.
 
@@ -131,11 +132,11 @@ def main():
     stop = []
     signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
     signal.signal(signal.SIGINT, lambda *_: stop.append(1))
-    first, last, peak_rss, peak_pss = {}, {}, {}, 0
+    first, last, peak_rss, peak_pss, peak_system_pss = {}, {}, {}, 0, 0
     start, series, generator_seen, count = time.monotonic(), [], None, 0
     while not stop:
         children = children_map()
-        total_pss = 0
+        total_pss, system_pss = 0, 0
         with_pss = count % 4 == 0
         now = time.monotonic() - start
         for name, pids in parts(run_dir, children).items():
@@ -149,8 +150,12 @@ def main():
                 last[(name, pid)] = seconds
                 peak_rss[name] = max(peak_rss.get(name, 0), status_kib(pid, "VmHWM"))
                 if with_pss:
-                    total_pss += pss_kib(pid)
+                    pss = pss_kib(pid)
+                    total_pss += pss
+                    if name != "workload-generator":
+                        system_pss += pss
         peak_pss = max(peak_pss, total_pss)
+        peak_system_pss = max(peak_system_pss, system_pss)
         series.append([round(now, 2), {name: round(value, 2) for name, value in used(first, last).items()}])
         count += 1
         time.sleep(interval)
@@ -158,6 +163,7 @@ def main():
         "cpuSeconds": {name: round(value, 2) for name, value in sorted(used(first, last).items())},
         "peakRssMiB": {name: round(kib / 1024, 1) for name, kib in sorted(peak_rss.items())},
         "peakStackPssMiB": round(peak_pss / 1024, 1),
+        "peakSystemPssMiB": round(peak_system_pss / 1024, 1),
         "cpuSeries": series,
         "generatorLastSeen": generator_seen,
     }

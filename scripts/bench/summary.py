@@ -88,7 +88,8 @@ for name, seconds in sorted(processes["cpuSeconds"].items(), key=lambda item: -i
     rss = processes["peakRssMiB"].get(name, 0)
     lines.append(f"{name:<20}{seconds:>9.1f}{1000 * seconds / commands:>12.3f}{rss:>14.1f}")
 lines.append(f"{'all':<20}{total:>9.1f}{1000 * total / commands:>12.3f}")
-lines.append(f"whole stack peak PSS {processes['peakStackPssMiB']:.1f} MiB")
+lines.append(f"whole stack peak PSS {processes['peakStackPssMiB']:.1f} MiB "
+             f"({processes['peakSystemPssMiB']:.1f} MiB without the workload generator)")
 tenths = report.get("tenths")
 if tenths:
     lines.append("")
