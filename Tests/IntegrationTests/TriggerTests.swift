@@ -247,17 +247,22 @@ import Testing
     /// Five sell triggers (5 shares bought at 10.00, sell 24.00 at 12.00: 2 shares held) and
     /// five buy triggers (80.00 at 8.00).
     private static func placeTriggers(for user: String, on symbols: [StockSymbol], _ client: CommandClient) async throws {
-        #expect(try await client.send("add", ["user": user, "amount": "1000.00"]).isOK)
+        func ok(_ route: String, _ fields: [String: any Sendable], sourceLocation: SourceLocation = #_sourceLocation) async throws -> CommandClient.Reply {
+            let reply = try await client.send(route, fields.merging(["user": user]) { $1 })
+            #expect(reply.isOK, "\(route): \(reply.status.code) \(reply.body.prefix(300))", sourceLocation: sourceLocation)
+            return reply
+        }
+        _ = try await ok("add", ["amount": "1000.00"])
         for (index, symbol) in symbols.enumerated() {
             let stock = symbol.rawValue
             if index < 5 {
-                #expect(try await client.send("buy", ["user": user, "symbol": stock, "amount": "50.00"]).isOK)
-                #expect(try await client.send("commit-buy", ["user": user]).isOK)
-                #expect(try await client.send("set-sell-amount", ["user": user, "symbol": stock, "amount": "24.00"]).isOK)
-                #expect(try await client.send("set-sell-trigger", ["user": user, "symbol": stock, "amount": "12.00"])["reservedShares"] == "2")
+                _ = try await ok("buy", ["symbol": stock, "amount": "50.00"])
+                _ = try await ok("commit-buy", [:])
+                _ = try await ok("set-sell-amount", ["symbol": stock, "amount": "24.00"])
+                #expect(try await ok("set-sell-trigger", ["symbol": stock, "amount": "12.00"])["reservedShares"] == "2")
             } else {
-                #expect(try await client.send("set-buy-amount", ["user": user, "symbol": stock, "amount": "80.00"]).isOK)
-                #expect(try await client.send("set-buy-trigger", ["user": user, "symbol": stock, "amount": "8.00"]).isOK)
+                _ = try await ok("set-buy-amount", ["symbol": stock, "amount": "80.00"])
+                _ = try await ok("set-buy-trigger", ["symbol": stock, "amount": "8.00"])
             }
         }
     }
