@@ -12,7 +12,8 @@
 # Settings (environment):
 #   BIN_DIR            where the executables are (default: the release build's bin path)
 #   SERVERS            how many transaction servers (default 2)
-#   FRONT_PORT         HAProxy's front for clients (8080); STATS_PORT its stats page (8404)
+#   FRONT_PORT         HAProxy's front for clients (8080); STATS_PORT its operations port (8404:
+#                      the stats page at /stats, the servers' /health, /metrics and /internal routes)
 #   SERVER_BASE_PORT   transaction server i listens on SERVER_BASE_PORT + i (8080, so 8081...)
 #   AUDIT_PORT         the audit server (8090); QUOTE_PORT the quote emulator (4444)
 #   PG_PORT, REDIS_PORT, RABBITMQ_PORT   the backing services (25532, 26479, 25772: not the
@@ -132,9 +133,10 @@ up() {
         echo "quote-server: running on 127.0.0.1:$quote_port"
     fi
 
-    # DUMPLOG asks the transaction servers, through HAProxy, whether their outbox has drained.
+    # DUMPLOG asks the transaction servers, through HAProxy's operations port, whether their
+    # outbox has drained.
     if SERVER_NAME=audit1 HTTP_PORT=$audit_port AUDIT_DUMP_DIRECTORY="$run_dir/audit-server/dumps" \
-        TRADING_URL="http://127.0.0.1:$front_port" launch audit-server "$audit_port" "$bin/audit-server"; then
+        TRADING_URL="http://127.0.0.1:$stats_port" launch audit-server "$audit_port" "$bin/audit-server"; then
         await_ready audit-server "http://127.0.0.1:$audit_port/health/ready"
         echo "audit-server: running on 127.0.0.1:$audit_port"
     fi
@@ -163,7 +165,7 @@ up() {
     ' "$repo/haproxy/haproxy.cfg.template" >"$run_dir/haproxy/haproxy.cfg"
     haproxy -c -q -f "$run_dir/haproxy/haproxy.cfg" || { echo "haproxy: the generated configuration is invalid: $run_dir/haproxy/haproxy.cfg" >&2; exit 1; }
     if launch haproxy "$front_port" haproxy -db -f "$run_dir/haproxy/haproxy.cfg"; then
-        await_ready haproxy "http://127.0.0.1:$front_port/health/ready"
+        await_ready haproxy "http://127.0.0.1:$stats_port/health/ready"
         echo "haproxy: http://127.0.0.1:$front_port (stats http://127.0.0.1:$stats_port/stats)"
     fi
     echo "stack is up: $servers transaction server(s) behind http://127.0.0.1:$front_port; logs in $run_dir"
@@ -190,7 +192,7 @@ status() {
     pg_isready -q -h 127.0.0.1 -p "$PG_PORT" && echo "postgres: running on $PG_PORT" || { echo "postgres: stopped"; state=1; }
     redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && echo "redis: running on $REDIS_PORT" || { echo "redis: stopped"; state=1; }
     port_is_free "$RABBITMQ_PORT" && { echo "rabbitmq: stopped"; state=1; } || echo "rabbitmq: running on $RABBITMQ_PORT"
-    if curl -fsS -o /dev/null --max-time 2 "http://127.0.0.1:$front_port/health/ready" 2>/dev/null; then
+    if curl -fsS -o /dev/null --max-time 2 "http://127.0.0.1:$stats_port/health/ready" 2>/dev/null; then
         echo "front: http://127.0.0.1:$front_port is ready"
     else
         echo "front: http://127.0.0.1:$front_port is not ready"; state=1

@@ -86,10 +86,12 @@ import Yams
         #expect(trading["RABBITMQ_PORT"] == "5672" && audit["RABBITMQ_PORT"] == "5672")
         #expect(trading["POSTGRES_HOST"] == "postgres" && trading["REDIS_HOST"] == "redis" && trading["RABBITMQ_HOST"] == "rabbitmq" && trading["QUOTE_HOST"] == "quote-server")
 
-        // The published front and stats ports are the ones HAProxy binds.
+        // The published front and operations ports are the ones HAProxy binds; the operations
+        // port only on the host's loopback, and the audit server reaches the barrier through it.
         let published = try #require(services["haproxy"]?["ports"] as? [String])
-        #expect(Set(published) == ["8080:8080", "8404:8404"])
+        #expect(Set(published) == ["8080:8080", "127.0.0.1:8404:8404"])
         #expect(proxy.contains("bind :8080") && proxy.contains("bind :8404"))
+        #expect(audit["TRADING_URL"] == "http://haproxy:8404")
     }
 
     @Test func theProxyConfigurationsShareTheirSettings() throws {
@@ -98,6 +100,10 @@ import Yams
         let compose = try Self.section("defaults", of: try Self.text("haproxy/haproxy-compose.cfg"))
         #expect(template == compose)
         #expect(!template.isEmpty)
+        // Both keep the operations routes off the public front.
+        let deny = "http-request deny deny_status 404 if { path_beg /internal/ /metrics /health/ }"
+        #expect(try Self.text("haproxy/haproxy.cfg.template").contains(deny))
+        #expect(try Self.text("haproxy/haproxy-compose.cfg").contains(deny))
     }
 
     @Test func everyProgramTheComposeFileRunsIsBuiltIntoTheImage() throws {

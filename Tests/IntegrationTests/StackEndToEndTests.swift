@@ -23,6 +23,16 @@ import Testing
         let lines = try WorkloadReplayTests.lines(of: "10User_testWorkLoad")
         let stack = try Stack()
         try await stack.up()
+        if disruption == .none {
+            // The operations routes answer on the operations port only, never on the public front.
+            let operations = Int(stack.settings["STATS_PORT"]!)!
+            for path in ["/health/ready", "/metrics", "/internal/audit-barrier"] {
+                #expect(await stack.answers(stack.frontPort, path, with: 404), "\(path) through the public front")
+            }
+            for path in ["/health/ready", "/metrics", "/stats"] {
+                #expect(await stack.answers(operations, path, with: 200), "\(path) on the operations port")
+            }
+        }
         let outcome: Result<Int32, any Error>
         do {
             outcome = .success(try await replay(workload, on: stack, disruption: disruption))
@@ -122,6 +132,11 @@ struct Stack {
 
     func down() async {
         _ = await ChildProcess.runShell(script("down"))
+    }
+
+    /// Whether a GET of `path` on the local `port` answers with the HTTP status `code`.
+    func answers(_ port: Int, _ path: String, with code: Int) async -> Bool {
+        await ChildProcess.runShell("test \"$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 http://127.0.0.1:\(port)\(path))\" = \(code)") == 0
     }
 
     /// `make demo` (scripts/demo.sh) of `workload` on this stack's ports and run directory, its
