@@ -34,13 +34,15 @@ extension TradingStore {
                 held = granted
             }
             guard held else { return false }
+            let outcome: Result<Void, any Error>
             do {
-                try await body(OutboxRelayLease(connection: connection, logger: logger))
+                outcome = .success(try await body(OutboxRelayLease(connection: connection, logger: logger)))
             } catch {
-                _ = try? await connection.query("SELECT pg_advisory_unlock(\(OutboxRelayLease.lockKey))", logger: logger)
-                throw error
+                outcome = .failure(error)
             }
-            try await connection.query("SELECT pg_advisory_unlock(\(OutboxRelayLease.lockKey))", logger: logger)
+            // Released on a connection that is still sound; a broken one took the lock with it.
+            _ = try? await connection.query("SELECT pg_advisory_unlock(\(OutboxRelayLease.lockKey))", logger: logger)
+            try outcome.get()
             return true
         }
     }

@@ -7,10 +7,17 @@ import Testing
 @Suite(.timeLimit(.minutes(15))) struct ExpiryAndIdempotencyTests {
     let symbol = StockSymbol.unchecked("EXP")
 
-    @Test func aBuyCanBeCommittedUntilExactlySixtySeconds() async throws {
+    /// A server on a clock the test moves, whose sweeper never runs: only commands release
+    /// expired orders. EXP costs 10.00.
+    func fixtureWithoutSweeper() async throws -> (ManualClock, TradingServerFixture) {
         let clock = ManualClock()
         let fixture = try await TradingServerFixture.make(clock: clock, settings: ["sweep.interval.ms": 3_600_000])
         fixture.emulator.setPrice(Money(cents: 10_00), for: symbol)
+        return (clock, fixture)
+    }
+
+    @Test func aBuyCanBeCommittedUntilExactlySixtySeconds() async throws {
+        let (clock, fixture) = try await fixtureWithoutSweeper()
         try await fixture.withServer { client in
             let user = Unique.user()
             try await client.send("add", ["user": user, "amount": "100.00"])
@@ -36,9 +43,7 @@ import Testing
     /// A summary never shows a reserve without its order: DISPLAY_SUMMARY, like every command,
     /// first releases the user's expired orders (here before any sweeper could), in the cache too.
     @Test func aSummaryReleasesExpiredOrdersFirst() async throws {
-        let clock = ManualClock()
-        let fixture = try await TradingServerFixture.make(clock: clock, settings: ["sweep.interval.ms": 3_600_000])
-        fixture.emulator.setPrice(Money(cents: 10_00), for: symbol)
+        let (clock, fixture) = try await fixtureWithoutSweeper()
         try await fixture.withServer { client in
             let user = Unique.user()
             try await client.send("add", ["user": user, "amount": "100.00"])
