@@ -70,3 +70,12 @@ CREATE TABLE refused_records (
 CREATE TABLE dump_requests (idempotency_key text PRIMARY KEY, fingerprint text NOT NULL, transaction_num bigint NOT NULL, at_ms bigint NOT NULL);
 
 CREATE SEQUENCE dump_transaction_numbers START 9000000000000000000;
+
+-- version 3: DUMPLOG record ids made by the server
+-- A DUMPLOG's record id is made by the server when its key is first claimed, and kept with the
+-- key; keys claimed before keep the ids their records were stored under.
+ALTER TABLE dump_requests ADD COLUMN record_id uuid;
+
+UPDATE dump_requests SET record_id = md5('dumplog:' || idempotency_key)::uuid;
+
+ALTER TABLE dump_requests ALTER COLUMN record_id SET NOT NULL;

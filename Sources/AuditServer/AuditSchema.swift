@@ -87,5 +87,13 @@ public enum AuditSchema {
             // trading database's (which starts at 1,000,000,000), so the two never meet.
             "CREATE SEQUENCE dump_transaction_numbers START 9000000000000000000",
         ]),
+        (3, [
+            // A DUMPLOG's record id is made by the server when its key is first claimed, and kept
+            // with the key (it was derived from the client's key). Keys claimed before keep the
+            // ids their records were stored under.
+            "ALTER TABLE dump_requests ADD COLUMN record_id uuid",
+            "UPDATE dump_requests SET record_id = md5('dumplog:' || idempotency_key)::uuid",
+            "ALTER TABLE dump_requests ALTER COLUMN record_id SET NOT NULL",
+        ]),
     ]
 }

@@ -41,9 +41,11 @@ public struct DumpService: Sendable {
         var transactionNum = if let given { given } else { try await store.nextDumpTransactionNum() }
         // With a key, every attempt logs its outcome under one record id, which the audit store
         // keeps once: a retry is logged once however the first attempt ended, and keeps its number.
+        // The key is the caller's own: the supervisor's, or the named user's.
         var recordID = RecordID.next()
         if let idempotencyKey {
-            switch try await store.claimDumpKey(idempotencyKey, fingerprint: request.fingerprint(transactionNum: given), transactionNum: transactionNum, at: now) {
+            let key = (bySupervisor ? KeyOwner.supervisor : .user(request.user)).scope(idempotencyKey)
+            switch try await store.claimDumpKey(key, fingerprint: request.fingerprint(transactionNum: given), transactionNum: transactionNum, recordID: recordID, at: now) {
             case .claimed(let id):
                 recordID = id
             case .retry(let first, let id):
@@ -168,8 +170,9 @@ extension AuditStore {
         throw Rejection(.auditUnavailable, "the audit database gave no transaction number")
     }
 
-    /// Whose a DUMPLOG's key is. The key's record id is the same for every attempt (derived from
-    /// the key), so each attempt logs its outcome and the store keeps it once.
+    /// Whose a DUMPLOG's key is. The key's record id is the same for every attempt (made when
+    /// the key is first claimed, kept with it), so each attempt logs its outcome and the store
+    /// keeps it once.
     enum DumpKeyClaim {
         case claimed(recordID: String)
         /// The key's first request was this same one, with this transactionNum.
@@ -177,22 +180,23 @@ extension AuditStore {
         case usedForAnotherRequest
     }
 
-    /// Claims a DUMPLOG's idempotency key for this request, or says who has it.
-    func claimDumpKey(_ key: String, fingerprint: String, transactionNum: Int64, at now: Int64) async throws -> DumpKeyClaim {
+    /// Claims a DUMPLOG's idempotency key (scoped to its caller) for this request, with a new
+    /// record id, or says who has it.
+    func claimDumpKey(_ key: String, fingerprint: String, transactionNum: Int64, recordID: String, at now: Int64) async throws -> DumpKeyClaim {
         let rows = try await client.query(
             """
             WITH claimed AS (
-                INSERT INTO dump_requests (idempotency_key, fingerprint, transaction_num, at_ms)
-                VALUES (\(key), \(fingerprint), \(transactionNum), \(now)) ON CONFLICT (idempotency_key) DO NOTHING RETURNING 1
+                INSERT INTO dump_requests (idempotency_key, fingerprint, transaction_num, at_ms, record_id)
+                VALUES (\(key), \(fingerprint), \(transactionNum), \(now), \(recordID)::uuid) ON CONFLICT (idempotency_key) DO NOTHING RETURNING 1
             )
-            SELECT (SELECT count(*) FROM claimed)::bigint, d.fingerprint, d.transaction_num, md5('dumplog:' || \(key))::uuid::text
+            SELECT (SELECT count(*) FROM claimed)::bigint, d.fingerprint, d.transaction_num, d.record_id::text
             FROM (SELECT 1) one LEFT JOIN dump_requests d ON d.idempotency_key = \(key)
             """,
             logger: logger
         )
-        for try await (claimed, storedFingerprint, storedNumber, recordID) in rows.decode((Int64, String?, Int64?, String).self) {
-            guard claimed == 0, let storedFingerprint, let storedNumber else { return .claimed(recordID: recordID) }
-            return storedFingerprint == fingerprint ? .retry(transactionNum: storedNumber, recordID: recordID) : .usedForAnotherRequest
+        for try await (claimed, storedFingerprint, storedNumber, storedID) in rows.decode((Int64, String?, Int64?, String?).self) {
+            guard claimed == 0, let storedFingerprint, let storedNumber, let storedID else { return .claimed(recordID: recordID) }
+            return storedFingerprint == fingerprint ? .retry(transactionNum: storedNumber, recordID: storedID) : .usedForAnotherRequest
         }
         throw Rejection(.auditUnavailable, "the audit database did not answer the key's claim")
     }

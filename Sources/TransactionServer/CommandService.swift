@@ -38,7 +38,9 @@ public struct CommandService: Sendable {
         case summary([UInt8])
     }
 
-    public func handle(_ request: CommandRequest, transactionNum: Int64?, idempotencyKey: String?) async throws -> Outcome {
+    /// - Parameter idempotencyKey: the client's key, kept under the command's user (``KeyOwner``).
+    public func handle(_ request: CommandRequest, transactionNum: Int64?, idempotencyKey clientKey: String?) async throws -> Outcome {
+        let idempotencyKey = clientKey.map(KeyOwner.user(request.user).scope)
         let command: Command
         do {
             command = try Command(validating: request, limits: limits)

@@ -221,3 +221,19 @@ struct BoundedMessageTests {
         #expect(quoted(repeated("b", 41)) == "'" + repeated("b", 40) + "...'")
     }
 }
+
+/// Idempotency keys are scoped to their caller, and no two callers' scoped keys can meet.
+@Suite struct KeyOwnerTests {
+    @Test func oneKeyOfDifferentCallersIsStoredApart() {
+        let owners: [KeyOwner] = [.user("alice"), .user("bob"), .user(nil), .user(""), .supervisor, .user("s"), .user("u-")]
+        let scoped = owners.map { $0.scope("k-1") }
+        #expect(Set(scoped).count == owners.count)
+        #expect(KeyOwner.user("alice").scope("k-1") == KeyOwner.user("alice").scope("k-1"))
+    }
+
+    /// The owner is written with its length: a user id and key cannot be shifted into another's.
+    @Test func anOwnerCannotBeForgedFromItsKey() {
+        #expect(KeyOwner.user("a").scope("b|c") != KeyOwner.user("a|b").scope("c"))
+        #expect(KeyOwner.user("a").scope("x") != KeyOwner.user("a").scope("y"))
+    }
+}

@@ -113,6 +113,10 @@ import Testing
                 #expect(try audit.dumplog(user: alice, filename: "again.xml", idempotencyKey: "again-\(fixture.database)", output: "\(audit.directory)/again.xml") == 200)
                 #expect(try audit.dumplog(filename: "denied.xml", idempotencyKey: "denied-\(fixture.database)", token: "wrong", output: "\(audit.directory)/denied.json") == 403)
             }
+            // A key is its caller's: the refused caller's key is not the supervisor's, and alice's
+            // is not bob's, so each of these is served and logged on its own.
+            #expect(try audit.dumplog(filename: "denied.xml", idempotencyKey: "denied-\(fixture.database)", token: supervisor, output: "\(audit.directory)/denied.xml") == 200)
+            #expect(try audit.dumplog(user: bob, filename: "again.xml", idempotencyKey: "again-\(fixture.database)", output: "\(audit.directory)/bob-again.xml") == 200)
             #expect(try audit.dumplog(filename: "all.xml", token: supervisor, output: all) == 200)
             return audit
         }
@@ -132,8 +136,9 @@ import Testing
         let log = try ParsedLog(path: all)
         #expect(Set(log.events.compactMap { $0.fields["username"] }) == [alice, bob])
         #expect(log.events.filter { $0.kind == "errorEvent" && $0.fields["command"] == "DUMPLOG" }.count == 3, "the refused DUMPLOGs are logged, a retry once")
-        #expect(log.events.filter { $0.kind == "userCommand" && $0.fields["filename"] == "again.xml" }.count == 1, "a retried DUMPLOG is logged once")
-        #expect(log.events.filter { $0.kind == "userCommand" && $0.fields["filename"] == "denied.xml" }.count == 1)
+        let again = log.events.filter { $0.kind == "userCommand" && $0.fields["filename"] == "again.xml" }
+        #expect(again.compactMap { $0.fields["username"] }.sorted() == [alice, bob].sorted(), "a retried DUMPLOG is logged once; another user's with the same key on its own")
+        #expect(log.events.filter { $0.kind == "userCommand" && $0.fields["filename"] == "denied.xml" }.count == 2, "the refused DUMPLOG once, and the supervisor's with the same key")
         #expect(log.events.filter { $0.kind == "quoteServer" }.count == 1, "one real hit; the second BUY used the cache")
         #expect(log.events.filter { $0.kind == "systemEvent" && $0.fields["command"] == "BUY" }.count == 1)
         let transactionNums = log.events.map(\.transactionNum)

@@ -101,6 +101,26 @@ import Testing
         }
     }
 
+    /// A key is its caller's: bob's request with the key alice used is bob's own, applied and
+    /// answered for him (it was refused as a reused key, and alice's stored reply was his to read).
+    @Test func oneKeyOfTwoUsersIsTwoKeys() async throws {
+        let fixture = try await TradingServerFixture.make()
+        try await fixture.withServer { client in
+            let alice = Unique.user("alice"), bob = Unique.user("bob")
+            let key = "shared-\(fixture.database)"
+            #expect(try await client.send("add", ["user": alice, "amount": "10.00", "idempotencyKey": key]).isOK)
+            let bobs = try await client.send("add", ["user": bob, "amount": "7.00", "idempotencyKey": key])
+            #expect(bobs.isOK)
+            #expect(bobs["user"] == bob)
+            #expect(try await client.send("display-summary", ["user": bob])["cash"] == "7.00")
+            #expect(try await client.send("display-summary", ["user": alice])["cash"] == "10.00")
+            // Within one caller the key still names one request.
+            #expect(try await client.send("add", ["user": bob, "amount": "7.00", "idempotencyKey": key]).isOK)
+            #expect(try await client.send("display-summary", ["user": bob])["cash"] == "7.00")
+        }
+        try await fixture.checkLedgerMatchesBalances()
+    }
+
     @Test func racingRetriesApplyOnce() async throws {
         let fixture = try await TradingServerFixture.make()
         let user = Unique.user()

@@ -1,0 +1,22 @@
+/// Whose an idempotency key is. Keys are kept per caller: a key one caller used never answers,
+/// nor refuses, another caller's request, so no client can take (squat) another's keys or read
+/// another's replies by guessing them. Stores hold a key only in its scoped form.
+///
+/// Until callers sign in, a command's caller is the user it acts for; a DUMPLOG sent with the
+/// supervisor's token is the supervisor's.
+public enum KeyOwner: Hashable, Sendable {
+    /// The user a command names, as sent (`nil` when it names none).
+    case user(String?)
+    /// The supervisor.
+    case supervisor
+
+    /// The key as stored: the owner, written with its length so no two owners' keys can meet,
+    /// then the client's key.
+    public func scope(_ key: String) -> String {
+        switch self {
+        case .user(let user?): "u\(user.utf8.count):\(user)|\(key)"
+        case .user(nil): "u-|\(key)"
+        case .supervisor: "s|\(key)"
+        }
+    }
+}
