@@ -102,7 +102,10 @@ public struct AuditStore: Sendable {
     /// XML of each stored group of events and how many events it holds; streamed from PostgreSQL
     /// row by row with backpressure, so memory stays flat at any size.
     public func forEachGroup(of user: String?, _ body: (_ xml: String, _ events: Int) async throws -> Void) async throws {
-        try await client.withConnection { connection in
+        // A whole log streams for as long as it is long (seconds for a million commands): its
+        // statement is not bounded by the session's statement timeout.
+        try await client.withTransaction(logger: logger) { connection in
+            try await connection.query(SessionBounds.liftedForThisTransaction, logger: logger)
             let rows = if let user {
                 try await connection.query(
                     "SELECT xml, events FROM event_groups WHERE username = \(user) ORDER BY transaction_num, at_ms, seq", logger: logger)

@@ -19,6 +19,9 @@ public struct SchemaMigrations: Sendable {
     /// Applies, in one transaction, every migration not yet recorded in `schema_migrations`.
     public func apply(on client: PostgresClient, logger: Logger) async throws {
         try await client.withTransaction(logger: logger) { connection in
+            // A migration may rewrite a large table, and an instance starting beside another
+            // waits here for the other's migrations.
+            try await connection.query(SessionBounds.liftedForThisTransaction, logger: logger)
             try await connection.query("SELECT pg_advisory_xact_lock(\(advisoryLockKey))", logger: logger)
             try await connection.query(
                 "CREATE TABLE IF NOT EXISTS schema_migrations (version int PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())",

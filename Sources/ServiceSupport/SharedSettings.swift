@@ -18,7 +18,11 @@ extension Logger.Level {
 
 extension PostgresClient.Configuration {
     /// POSTGRES_HOST, POSTGRES_PORT, POSTGRES_USER, POSTGRES_PASSWORD, POSTGRES_CONNECTIONS and
-    /// the database given (each server names its own).
+    /// the database given (each server names its own); and the bounds every session starts with:
+    /// POSTGRES_STATEMENT_TIMEOUT_MS (10 s), POSTGRES_LOCK_TIMEOUT_MS (3 s) and
+    /// POSTGRES_IDLE_IN_TRANSACTION_TIMEOUT_MS (30 s). No statement, wait for a lock, or open
+    /// transaction left idle by a stuck client holds a connection or a row longer; work that may
+    /// take longer says so for its own transaction (``SessionBounds/liftedForThisTransaction``).
     public init(reader config: ConfigReader, database: String) {
         self.init(
             host: config.string(forKey: "postgres.host", default: "127.0.0.1"),
@@ -29,6 +33,11 @@ extension PostgresClient.Configuration {
             tls: .disable
         )
         options.maximumConnections = config.int(forKey: "postgres.connections", default: 20)
+        options.additionalStartupParameters = [
+            ("statement_timeout", "\(config.int(forKey: "postgres.statement.timeout.ms", default: 10_000))"),
+            ("lock_timeout", "\(config.int(forKey: "postgres.lock.timeout.ms", default: 3_000))"),
+            ("idle_in_transaction_session_timeout", "\(config.int(forKey: "postgres.idle.in.transaction.timeout.ms", default: 30_000))"),
+        ]
     }
 }
 

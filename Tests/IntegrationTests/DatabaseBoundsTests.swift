@@ -1,0 +1,50 @@
+import DayTraderCore
+import Foundation
+import PostgresNIO
+import Testing
+
+/// Every server session is bounded (statement and lock timeouts): a command that cannot get its
+/// account's row lock is refused in time, changes nothing, and holds up no one else.
+@Suite(.timeLimit(.minutes(10))) struct DatabaseBoundsTests {
+    @Test func aCommandOnALockedAccountIsRefusedInTimeAndOthersGoOn() async throws {
+        let fixture = try await TradingServerFixture.make()
+        let locked = Unique.user("locked"), other = Unique.user("other")
+        try await fixture.withServer { client in
+            #expect(try await client.send("add", ["user": locked, "amount": "10.00"]).isOK)
+            #expect(try await client.send("add", ["user": other, "amount": "10.00"]).isOK)
+            let (lockTaken, signal) = AsyncStream<Void>.makeStream()
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                // Someone else (an operator's session, a stuck tool) holds the row for 25 s.
+                group.addTask {
+                    try await fixture.withPostgres { postgres in
+                        try await postgres.withTransaction(logger: TestServices.logger) { connection in
+                            try await connection.query("SELECT 1 FROM accounts WHERE user_id = \(locked) FOR UPDATE", logger: TestServices.logger)
+                            signal.yield()
+                            try await Task.sleep(for: .seconds(25))
+                        }
+                    }
+                }
+                for await _ in lockTaken { break }
+                let started = ContinuousClock.now
+                async let refused = client.withConnection { connection in
+                    try await connection.send("add", ["user": locked, "amount": "5.00", "idempotencyKey": "bounded-\(locked)"])
+                }
+                async let served = client.withConnection { connection in
+                    try await connection.send("add", ["user": other, "amount": "1.00"])
+                }
+                let (lockedReply, otherReply) = try await (refused, served)
+                let waited = started.duration(to: .now)
+                #expect(lockedReply.status == .serviceUnavailable && lockedReply.errorCode == "unavailable", "\(lockedReply)")
+                #expect(otherReply.isOK, "\(otherReply)")
+                #expect(waited < .seconds(20), "answered after \(waited), with the lock still held")
+                try await group.waitForAll()
+            }
+            // Nothing of the refused command was applied; its retry, with the row free, applies once.
+            #expect(try await client.send("display-summary", ["user": locked])["cash"] == "10.00")
+            #expect(try await client.send("add", ["user": locked, "amount": "5.00", "idempotencyKey": "bounded-\(locked)"]).isOK)
+            #expect(try await client.send("display-summary", ["user": locked])["cash"] == "15.00")
+            #expect(try await client.send("display-summary", ["user": other])["cash"] == "11.00")
+        }
+        try await fixture.checkLedgerMatchesBalances()
+    }
+}
