@@ -176,14 +176,22 @@ public struct TradingStore: Sendable {
         case other
     }
 
-    /// What `key` holds, looked up on its own (a retry that would otherwise cost a quote hit).
-    public func storedRecord(key: String, fingerprint: String) async throws -> StoredRecord {
-        let rows = try await client.query("SELECT fingerprint, record FROM processed_requests WHERE idempotency_key = \(key)", logger: logger)
-        for try await (stored, record) in rows.decode((String, String).self) {
-            guard stored == fingerprint else { return .other }
-            return .same(try TransactionRecord(parsing: record))
+    /// What a command must know before it costs a charged quote hit, in one look-up apart from
+    /// its call: whether `user` has an account (a made-up user costs no hit), and what `key`
+    /// holds (a retry costs none).
+    public func beforeQuoteHit(user: UserID, key: (key: String, fingerprint: String)?) async throws -> (hasAccount: Bool, stored: StoredRecord) {
+        let rows = try await client.query(
+            """
+            SELECT EXISTS (SELECT 1 FROM accounts WHERE user_id = \(user.rawValue)), pr.fingerprint, pr.record
+            FROM (SELECT 1) one LEFT JOIN processed_requests pr ON pr.idempotency_key = \(key?.key)
+            """,
+            logger: logger
+        )
+        for try await (hasAccount, fingerprint, record) in rows.decode((Bool, String?, String?).self) {
+            guard let key, let fingerprint, let record else { return (hasAccount, .none) }
+            return (hasAccount, fingerprint == key.fingerprint ? .same(try TransactionRecord(parsing: record)) : .other)
         }
-        return .none
+        return (false, .none)
     }
 
     /// Writes a record the system made by itself with no change of state (the trigger engine's

@@ -60,6 +60,8 @@ public struct CommandService: Sendable {
                 now = at
             case .firstReply(let reply):
                 return .reply(reply)
+            case .refused(let rejection):
+                return .reply(try await refuse(request, rejection, transactionNum: transactionNum, idempotencyKey: idempotencyKey, user: user))
             case .unavailable(let rejection):
                 // Not kept under the key: the same request may succeed a moment later. Each
                 // attempt is logged, as the auditor should see every answer the system gave.
@@ -86,20 +88,25 @@ public struct CommandService: Sendable {
         case quote(QuoteInfo, at: Timestamp)
         /// A retry whose first attempt was recorded: its reply, with no quote fetched.
         case firstReply(CommandReply)
+        /// Refused before any quote was fetched (the user has no account); kept under the key.
+        case refused(Rejection)
+        /// Refused for now (no quote could be had); not kept under the key.
         case unavailable(Rejection)
     }
 
-    /// A quote that is live now. A retry (a request with an idempotency key) must not cost a
-    /// charged hit: when no cache holds a live price, the first attempt's record is looked for
-    /// before the quote server is asked (the one case where a command looks up its key apart
-    /// from its call, and only when a hit would follow).
+    /// A quote that is live now. Neither a retry (a request with an idempotency key) nor a
+    /// command for a user with no account may cost a charged hit: when no cache holds a live
+    /// price, the first attempt's record and the account are looked for before the quote server
+    /// is asked (the one case where a command reads apart from its call, and only when a hit
+    /// would follow). If that look-up fails, the command goes on; its call checks everything.
     private func liveQuote(_ symbol: StockSymbol, for user: UserID, retrying key: (key: String, fingerprint: String)?) async -> PricedQuote {
-        if let key, await quotes.cachedQuote(of: symbol) == nil {
-            switch try? await store.storedRecord(key: key.key, fingerprint: key.fingerprint) {
-            case .same(let record)?: return .firstReply(record.reply)
+        if await quotes.cachedQuote(of: symbol) == nil, let known = try? await store.beforeQuoteHit(user: user, key: key) {
+            switch known.stored {
+            case .same(let record): return .firstReply(record.reply)
             // Refused as a reused key by the call, with no quote fetched for it.
-            case .other?: return .unavailable(.keyReused)
-            case .none?, nil: break
+            case .other: return .unavailable(.keyReused)
+            case .none where !known.hasAccount: return .refused(.unknownAccount(user.rawValue))
+            case .none: break
             }
         }
         // A quote runs out at its expiry, and the command is timed after it arrives: ask again

@@ -67,23 +67,32 @@ import Testing
         }
     }
 
+    /// ... and a made-up user's QUOTE, BUY or SELL costs no charged quote hit.
     @Test func everyCommandButAddNeedsAnAccount() async throws {
         let fixture = try await TradingServerFixture.make()
+        let symbol = StockSymbol.unchecked("N\(Int.random(in: 10...99))")
+        fixture.emulator.setPrice(Money(cents: 1_00), for: symbol)
         try await fixture.withServer { client in
             let user = Unique.user()
+            let stock = symbol.rawValue
             let requests: [(String, [String: any Sendable])] = [
-                ("quote", ["symbol": "ABC"]), ("buy", ["symbol": "ABC", "amount": "1.00"]), ("commit-buy", [:]), ("cancel-buy", [:]),
-                ("sell", ["symbol": "ABC", "amount": "1.00"]), ("commit-sell", [:]), ("cancel-sell", [:]),
-                ("set-buy-amount", ["symbol": "ABC", "amount": "1.00"]), ("set-buy-trigger", ["symbol": "ABC", "amount": "1.00"]),
-                ("cancel-set-buy", ["symbol": "ABC"]), ("set-sell-amount", ["symbol": "ABC", "amount": "1.00"]),
-                ("set-sell-trigger", ["symbol": "ABC", "amount": "1.00"]), ("cancel-set-sell", ["symbol": "ABC"]), ("display-summary", [:]),
+                ("quote", ["symbol": stock]), ("buy", ["symbol": stock, "amount": "1.00"]), ("commit-buy", [:]), ("cancel-buy", [:]),
+                ("sell", ["symbol": stock, "amount": "1.00"]), ("commit-sell", [:]), ("cancel-sell", [:]),
+                ("set-buy-amount", ["symbol": stock, "amount": "1.00"]), ("set-buy-trigger", ["symbol": stock, "amount": "1.00"]),
+                ("cancel-set-buy", ["symbol": stock]), ("set-sell-amount", ["symbol": stock, "amount": "1.00"]),
+                ("set-sell-trigger", ["symbol": stock, "amount": "1.00"]), ("cancel-set-sell", ["symbol": stock]), ("display-summary", [:]),
             ]
             for (route, fields) in requests {
                 let reply = try await client.send(route, fields.merging(["user": user]) { $1 })
                 #expect(reply.status == .notFound, "\(route)")
                 #expect(reply.errorCode == "unknown_account", "\(route)")
             }
+            // A retry of the refused QUOTE gets the first reply, also with no hit.
+            let keyed = ["user": user, "symbol": stock, "idempotencyKey": "made-up-\(user)"]
+            #expect(try await client.send("quote", keyed).errorCode == "unknown_account")
+            #expect(try await client.send("quote", keyed).errorCode == "unknown_account")
         }
+        #expect(fixture.emulator.hitCount(for: symbol) == 0, "a user with no account cost a charged quote hit")
     }
 
     @Test func quoteReturnsThePriceAndCachesIt() async throws {
