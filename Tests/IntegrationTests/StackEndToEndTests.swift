@@ -32,6 +32,24 @@ import Testing
             for path in ["/health/ready", "/metrics", "/stats"] {
                 #expect(await stack.answers(operations, path, with: 200), "\(path) on the operations port")
             }
+            // Slow clients hold no server: 600 POSTs whose bodies never come (more than the two
+            // servers' 512 slots) wait in HAProxy, and a whole request is still served at once.
+            let trickle = try ChildProcess.spawn("/usr/bin/env", ["python3", "-c", Self.stalledPosts, "\(stack.frontPort)", "600", "15", "\(stack.directory)-stalled"])
+            #expect(try await eventually(within: .seconds(60)) { FileManager.default.fileExists(atPath: "\(stack.directory)-stalled") })
+            // (A body that is no command: answered by a server, and not logged.)
+            #expect(await stack.answersPost(stack.frontPort, "/api/quote", "probe", with: 400, within: 5), "a whole request waited behind 600 stalled ones")
+            kill(trickle, SIGTERM)
+            _ = ChildProcess.wait(for: trickle)
+            // One address holds at most 2,000 connections: of 2,100, at least 100 are closed at once,
+            // and HAProxy serves on when they are gone (after the 10 s of its connection-rate window).
+            let flood = try ChildProcess.spawn("/usr/bin/env", ["python3", "-c", Self.stalledPosts, "\(stack.frontPort)", "2100", "15", "\(stack.directory)-flood"])
+            #expect(try await eventually(within: .seconds(60)) { FileManager.default.fileExists(atPath: "\(stack.directory)-flood") })
+            let closed = Int((try? String(contentsOfFile: "\(stack.directory)-flood", encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "") ?? -1
+            #expect(closed >= 100, "\(closed) of 2,100 connections from one address were closed")
+            kill(flood, SIGTERM)
+            _ = ChildProcess.wait(for: flood)
+            try await Task.sleep(for: .seconds(11))
+            #expect(await stack.answersPost(stack.frontPort, "/api/quote", "probe", with: 400, within: 5), "HAProxy did not serve on after the flood")
         }
         let outcome: Result<Int32, any Error>
         do {
@@ -74,6 +92,36 @@ import Testing
         #expect(log.events.filter { $0.kind == "userCommand" }.map(\.transactionNum) == [1, 2, 3], "the second demo's log is its own workload's only")
         #expect(Set(log.events.compactMap { $0.fields["username"] }) == ["demouser01"])
     }
+
+    /// Python: opens argv[2] connections to 127.0.0.1:argv[1], sends each a POST's headers and
+    /// the first byte of its body, and holds them argv[3] seconds; a second after the last
+    /// opened, writes into the file argv[4] how many the other end has closed.
+    static let stalledPosts = """
+        import socket, sys, time
+        port, count, hold, ready = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3]), sys.argv[4]
+        held = []
+        for _ in range(count):
+            s = socket.create_connection(("127.0.0.1", port))
+            try:
+                s.sendall(b"POST /api/quote HTTP/1.1\\r\\nHost: daytrader\\r\\nContent-Type: application/json\\r\\nContent-Length: 100\\r\\n\\r\\n{")
+            except OSError:
+                pass
+            held.append(s)
+        time.sleep(1)
+        closed = 0
+        for s in held:
+            s.setblocking(False)
+            try:
+                closed += s.recv(1) == b""
+            except BlockingIOError:
+                pass
+            except OSError:
+                closed += 1
+        with open(ready + ".partial", "w") as f:
+            f.write(str(closed))
+        import os; os.rename(ready + ".partial", ready)
+        time.sleep(hold)
+        """
 
     /// Runs the generator; with `.serverKilled`, kills ts1 once 3,000 lines are answered.
     private func replay(_ workload: String, on stack: Stack, disruption: Disruption) async throws -> Int32 {
@@ -132,6 +180,15 @@ struct Stack {
 
     func down() async {
         _ = await ChildProcess.runShell(script("down"))
+    }
+
+    /// Whether a POST of `body` to `path` on the local `port` answers with the HTTP status
+    /// `code` within `seconds`.
+    func answersPost(_ port: Int, _ path: String, _ body: String, with code: Int, within seconds: Int) async -> Bool {
+        await ChildProcess.runShell("""
+            test "$(curl -s -o /dev/null -w '%{http_code}' --max-time \(seconds) -H 'Content-Type: application/json' \
+              --data-binary '\(body)' http://127.0.0.1:\(port)\(path))" = \(code)
+            """) == 0
     }
 
     /// Whether a GET of `path` on the local `port` answers with the HTTP status `code`.
