@@ -63,14 +63,14 @@ status=$(curl -s -o "$run_dir/response.xml" -w '%{http_code}' -X POST -H 'Conten
     --data '{"filename":"bench.xml"}' "http://127.0.0.1:$http_port/api/dumplog")
 end=$(date +%s%N)
 hwm_after=$(awk '/VmHWM/ {print $2}' "/proc/$audit_pid/status")
-size=$(stat -c %s "$run_dir/dumps/bench.xml")
-count=$(grep -c '^	<userCommand>' "$run_dir/dumps/bench.xml" || true)
+size=$(stat -c %s "$run_dir/dumps/supervisor/bench.xml")
+count=$(grep -c '^	<userCommand>' "$run_dir/dumps/supervisor/bench.xml" || true)
 echo "status $status; $(( (end - start) / 1000000 )) ms; $((size / 1048576)) MiB; $count userCommand elements"
 echo "audit-server memory: RSS before the dump $((rss_before / 1024)) MiB; peak (VmHWM) before $((hwm_before / 1024)) MiB, after $((hwm_after / 1024)) MiB"
 
 schema=../shared/course/logfile-current.xsd
 [ -f "$schema" ] || schema=audit/logfile.xsd
-if xmllint --noout --stream --schema "$schema" "$run_dir/dumps/bench.xml" 2>"$run_dir/xmllint.log"; then
+if xmllint --noout --stream --schema "$schema" "$run_dir/dumps/supervisor/bench.xml" 2>"$run_dir/xmllint.log"; then
     echo "the dump validates against $schema"
 else
     echo "the dump does NOT validate against $schema: $(head -3 "$run_dir/xmllint.log")"; exit 1

@@ -30,13 +30,14 @@ public func buildAuditApplication(
     let publisher = AMQPPublisher(endpoint: configuration.rabbitMQ, topology: configuration.topology, logger: logger)
     let dumps = DumpService(
         store: store, outbox: HTTPOutboxBarrier(baseURL: configuration.tradingURL), publisher: publisher, barriers: barriers,
-        dumpDirectory: configuration.dumpDirectory, serverName: configuration.serverName, clock: clock,
+        files: DumpFiles(root: configuration.dumpDirectory, keep: configuration.dumpsKept, minimumFreeBytes: Int64(configuration.dumpMinimumFreeMB) * 1_048_576),
+        slots: DumpSlots(limit: configuration.dumpsAtOnce), serverName: configuration.serverName, clock: clock,
         barrierTimeout: .milliseconds(configuration.barrierTimeoutMillis), logger: logger
     )
 
     let router = Router()
     router.add(middleware: MetricsMiddleware())
-    router.post(RouterPath(CommandHTTP.path(for: .dumplog))) { request, context -> Response in
+    router.post(RouterPath(CommandHTTP.path(for: .dumplog))) { request, _ -> Response in
         let submitted: CommandHTTP.Submitted
         switch await CommandHTTP.decode(.dumplog, from: request) {
         case .command(let decoded): submitted = decoded
@@ -47,8 +48,21 @@ public func buildAuditApplication(
             switch try await dumps.dump(submitted.request, transactionNum: submitted.transactionNum, idempotencyKey: submitted.idempotencyKey, bySupervisor: bySupervisor) {
             case .rejected(let reply):
                 return CommandHTTP.response(for: reply)
-            case .written(let path, let events, let transactionNum):
-                let body = try await FileIO().loadFile(path: path, context: context)
+            case .written(let dump, let events, let transactionNum):
+                // The file this dump wrote, from its open handle: another dump of the same name
+                // may have replaced the path since.
+                let body = ResponseBody(contentLength: Int(dump.bytes)) { writer in
+                    do {
+                        for try await chunk in dump.file.readChunks(chunkLength: .kibibytes(256)) {
+                            try await writer.write(chunk)
+                        }
+                        try await dump.file.close()
+                        try await writer.finish(nil)
+                    } catch {
+                        try? await dump.file.close()
+                        throw error
+                    }
+                }
                 return Response(
                     status: .ok,
                     headers: [.contentType: "application/xml", .init("DayTrader-Events")!: "\(events)", .init("DayTrader-TransactionNum")!: "\(transactionNum)"],

@@ -20,8 +20,15 @@ public struct AuditConfiguration: Sendable {
     public var topology: AuditTopology
     /// How many unacked messages the broker may send ahead (AUDIT_PREFETCH).
     public var prefetch: Int
-    /// Where DUMPLOG writes its files (AUDIT_DUMP_DIRECTORY).
+    /// Where DUMPLOG writes its files (AUDIT_DUMP_DIRECTORY), a directory per caller.
     public var dumpDirectory: String
+    /// How many dumps each caller's directory keeps, the newest (AUDIT_DUMP_KEEP, 10).
+    public var dumpsKept: Int
+    /// The free disk a dump must leave (AUDIT_DUMP_MIN_FREE_MB, 1024): below it, DUMPLOG is
+    /// refused (audit_unavailable) until space is made.
+    public var dumpMinimumFreeMB: Int
+    /// How many dumps run at once (AUDIT_DUMPS_AT_ONCE, 4); more wait their turn.
+    public var dumpsAtOnce: Int
     /// How long DUMPLOG waits for events in flight (AUDIT_BARRIER_TIMEOUT_MS).
     public var barrierTimeoutMillis: Int
     /// The bearer token that makes a caller the supervisor (AUDIT_SUPERVISOR_TOKEN); without
@@ -39,9 +46,15 @@ public struct AuditConfiguration: Sendable {
         topology = AuditTopology(reader: config)
         prefetch = config.int(forKey: "audit.prefetch", default: 256)
         dumpDirectory = config.string(forKey: "audit.dump.directory", default: "out/dumps")
+        dumpsKept = config.int(forKey: "audit.dump.keep", default: 10)
+        dumpMinimumFreeMB = config.int(forKey: "audit.dump.min.free.mb", default: 1_024)
+        dumpsAtOnce = config.int(forKey: "audit.dumps.at.once", default: 4)
         barrierTimeoutMillis = config.int(forKey: "audit.barrier.timeout.ms", default: 60_000)
         supervisorToken = config.string(forKey: "audit.supervisor.token", isSecret: true).flatMap { $0.isEmpty ? nil : $0 }
         logLevel = Logger.Level(reader: config)
+        guard dumpsKept >= 1, dumpMinimumFreeMB >= 0, dumpsAtOnce >= 1 else {
+            throw ConfigurationError("AUDIT_DUMP_KEEP and AUDIT_DUMPS_AT_ONCE must be at least 1, AUDIT_DUMP_MIN_FREE_MB at least 0")
+        }
         guard (1...65_535).contains(prefetch) else {
             throw ConfigurationError("AUDIT_PREFETCH must be 1-65535, not \(prefetch)")
         }

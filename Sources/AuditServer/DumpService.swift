@@ -3,7 +3,6 @@ import DayTraderCore
 import Foundation
 import Logging
 import PostgresNIO
-import _NIOFileSystem
 
 /// Whether every record the transaction servers committed before a moment has left their outbox
 /// (the broker confirmed it). The transaction servers own the outbox; the audit server asks them
@@ -20,7 +19,8 @@ public struct DumpService: Sendable {
     let outbox: any OutboxBarrier
     let publisher: any MessagePublishing
     let barriers: DeliveryBarriers
-    let dumpDirectory: String
+    let files: DumpFiles
+    let slots: DumpSlots
     let serverName: String
     let clock: any TradingClock
     /// How long DUMPLOG waits for events still in flight before it answers audit_unavailable.
@@ -29,8 +29,8 @@ public struct DumpService: Sendable {
 
     /// What a DUMPLOG produced.
     public enum Outcome: Sendable {
-        /// The log, complete, at `path`.
-        case written(path: String, events: Int, transactionNum: Int64)
+        /// The log, complete, written (and open for reading: the receiver closes it).
+        case written(WrittenDump, events: Int, transactionNum: Int64)
         case rejected(CommandReply)
     }
 
@@ -70,17 +70,28 @@ public struct DumpService: Sendable {
                 transactionNum: transactionNum, at: now, id: recordID
             )
         }
+        let directory = files.directory(bySupervisor: bySupervisor, user: user)
+        await slots.acquire()
+        let written: Result<(WrittenDump, Int), any Error>
         do {
+            try files.prepare(directory)
             try await awaitEventsInFlight()
-        } catch let rejection as Rejection {
+            try await store.insert([record(of: request, transactionNum: transactionNum, at: now, rejection: nil, id: recordID)])
+            written = .success(try await write(user: user, named: filename.rawValue, in: directory))
+        } catch {
+            written = .failure(error)
+        }
+        await slots.release()
+        switch written {
+        case .success(let (dump, events)):
+            logger.info("log dumped", metadata: ["path": "\(dump.path)", "events": "\(events)", "user": "\(user?.rawValue ?? "(all)")"])
+            return .written(dump, events: events, transactionNum: transactionNum)
+        case .failure(let rejection as Rejection):
             // Each such answer is logged (a retry may succeed), as every quote_unavailable is.
             return try await refuse(request, rejection, transactionNum: transactionNum, at: now, id: RecordID.next())
+        case .failure(let error):
+            throw error
         }
-        try await store.insert([record(of: request, transactionNum: transactionNum, at: now, rejection: nil, id: recordID)])
-        let path = "\(dumpDirectory)/\(filename.rawValue)"
-        let events = try await write(user: user, to: path)
-        logger.info("log dumped", metadata: ["path": "\(path)", "events": "\(events)", "user": "\(user?.rawValue ?? "(all)")"])
-        return .written(path: path, events: events, transactionNum: transactionNum)
     }
 
     /// The DUMPLOG's own record: its userCommand, and its errorEvent when refused.
@@ -128,34 +139,25 @@ public struct DumpService: Sendable {
         }
     }
 
-    /// Streams the log to a temporary file beside `path`, then renames it into place, so a
-    /// reader never sees half a log. Returns the number of events.
-    func write(user: UserID?, to path: String) async throws -> Int {
-        let temporary = "\(path).\(UUID().uuidString.lowercased()).partial"
+    /// Streams the log (`user`'s, or the whole) into `filename` in `directory` (``DumpFiles``).
+    /// Returns the file and the number of events.
+    func write(user: UserID?, named filename: String, in directory: String) async throws -> (WrittenDump, Int) {
         var count = 0
-        do {
-            try await FileSystem.shared.withFileHandle(forWritingAt: FilePath(temporary), options: .newFile(replaceExisting: true)) { file in
-                try await file.withBufferedWriter { writer in
-                    var chunk = AuditLogXML.header
-                    chunk.reserveCapacity(Self.chunkBytes + 4_096)
-                    try await store.forEachGroup(of: user?.rawValue) { xml, events in
-                        chunk.append(contentsOf: xml.utf8)
-                        count += events
-                        if chunk.count >= Self.chunkBytes {
-                            try await writer.write(contentsOf: chunk)
-                            chunk.removeAll(keepingCapacity: true)
-                        }
-                    }
-                    chunk.append(contentsOf: AuditLogXML.footer)
+        let dump = try await files.write(filename, in: directory) { writer in
+            var chunk = AuditLogXML.header
+            chunk.reserveCapacity(Self.chunkBytes + 4_096)
+            try await store.forEachGroup(of: user?.rawValue) { xml, events in
+                chunk.append(contentsOf: xml.utf8)
+                count += events
+                if chunk.count >= Self.chunkBytes {
                     try await writer.write(contentsOf: chunk)
+                    chunk.removeAll(keepingCapacity: true)
                 }
             }
-            try await FileSystem.shared.replaceItem(at: FilePath(path), withItemAt: FilePath(temporary))
-        } catch {
-            _ = try? await FileSystem.shared.removeItem(at: FilePath(temporary))
-            throw error
+            chunk.append(contentsOf: AuditLogXML.footer)
+            try await writer.write(contentsOf: chunk)
         }
-        return count
+        return (dump, count)
     }
 
     static let chunkBytes = 256 * 1024

@@ -66,7 +66,7 @@ import Testing
         #expect(replies.count == commands.count, "every line gets a response")
         #expect(replies.values.allSatisfy { $0.status.code < 500 }, "no line failed")
         try #require(status == 200, "DUMPLOG answered \(status): \((try? String(contentsOfFile: output, encoding: .utf8))?.prefix(500) ?? "")")
-        let written = "\(audit.dumpDirectory)/testLOG"
+        let written = "\(audit.dumpDirectory)/supervisor/testLOG"
         #expect(FileManager.default.contentsEqual(atPath: written, andPath: output), "the file and the response are the same log")
 
         let log = try Self.checkWholeLog(output, of: lines)
@@ -117,6 +117,8 @@ import Testing
             // is not bob's, so each of these is served and logged on its own.
             #expect(try audit.dumplog(filename: "denied.xml", idempotencyKey: "denied-\(fixture.database)", token: supervisor, output: "\(audit.directory)/denied.xml") == 200)
             #expect(try audit.dumplog(user: bob, filename: "again.xml", idempotencyKey: "again-\(fixture.database)", output: "\(audit.directory)/bob-again.xml") == 200)
+            // The supervisor's dump of the same name is the supervisor's own file.
+            #expect(try audit.dumplog(filename: "x", token: supervisor, output: "\(audit.directory)/supervisor-x.xml") == 200)
             #expect(try audit.dumplog(filename: "all.xml", token: supervisor, output: all) == 200)
             return audit
         }
@@ -124,7 +126,9 @@ import Testing
         let own = "\(audit.directory)/alice.xml"
         let all = "\(audit.directory)/all.xml"
         #expect((try String(contentsOfFile: refused, encoding: .utf8)).contains("invalid_filename"))
-        #expect(FileManager.default.fileExists(atPath: "\(audit.dumpDirectory)/x"), "the name is reduced to a plain file name in the dump directory")
+        #expect(FileManager.default.fileExists(atPath: "\(audit.dumpDirectory)/users/\(alice)/x"), "the name is reduced to a plain file name in the caller's dump directory")
+        #expect(FileManager.default.contentsEqual(atPath: "\(audit.dumpDirectory)/users/\(alice)/x", andPath: own), "alice's file is hers, not the supervisor's of the same name")
+        #expect(FileManager.default.contentsEqual(atPath: "\(audit.dumpDirectory)/supervisor/x", andPath: "\(audit.directory)/supervisor-x.xml"))
         #expect(!FileManager.default.fileExists(atPath: "\(audit.directory)/../etc/x"))
         let aliceLog = try ParsedLog(path: own)
         #expect(aliceLog.events.allSatisfy { $0.fields["username"] == alice }, "a user's dump holds that user's events only")
