@@ -70,10 +70,10 @@ public struct CommandRequest: Hashable, Sendable {
 
     /// What must match when an idempotency key is used again: the same key for another request
     /// (another field, another transactionNum) is refused. Each field is written with its length,
-    /// so no two different requests share a fingerprint.
+    /// so no two different requests share a fingerprint, and stored as ``StoredText`` holds it.
     public func fingerprint(transactionNum: Int64?) -> String {
         [name, user, symbol, amount, filename, transactionNum.map(String.init)]
-            .map { field in field.map { "\($0.utf8.count):\($0)" } ?? "-" }.joined(separator: "|")
+            .map { field in field.map { "\($0.utf8.count):\(StoredText.escaped($0))" } ?? "-" }.joined(separator: "|")
     }
 }
 

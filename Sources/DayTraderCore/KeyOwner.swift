@@ -11,10 +11,11 @@ public enum KeyOwner: Hashable, Sendable {
     case supervisor
 
     /// The key as stored: the owner, written with its length so no two owners' keys can meet,
-    /// then the client's key.
+    /// then the client's key (both as ``StoredText`` holds them).
     public func scope(_ key: String) -> String {
-        switch self {
-        case .user(let user?): "u\(user.utf8.count):\(user)|\(key)"
+        let key = StoredText.escaped(key)
+        return switch self {
+        case .user(let user?): "u\(user.utf8.count):\(StoredText.escaped(user))|\(key)"
         case .user(nil): "u-|\(key)"
         case .supervisor: "s|\(key)"
         }

@@ -237,3 +237,16 @@ struct BoundedMessageTests {
         #expect(KeyOwner.user("a").scope("x") != KeyOwner.user("a").scope("y"))
     }
 }
+
+/// Fingerprints and scoped keys hold no U+0000 (PostgreSQL's text cannot), and stay distinct.
+@Suite struct StoredTextTests {
+    @Test func noNULReachesTheDatabaseAndDifferentTextsStayDifferent() {
+        let texts = ["x\u{0}y", #"x\0y"#, #"x\\0y"#, "x\\\u{0}y", "xy"]
+        let escaped = texts.map(StoredText.escaped)
+        #expect(escaped.allSatisfy { !$0.unicodeScalars.contains("\0") })
+        #expect(Set(escaped).count == texts.count)
+        let request = CommandRequest(name: "ADD", user: "x\u{0}y", symbol: nil, amount: "1.00", filename: nil)
+        #expect(!request.fingerprint(transactionNum: nil).unicodeScalars.contains("\0"))
+        #expect(!KeyOwner.user("x\u{0}y").scope("k\u{0}").unicodeScalars.contains("\0"))
+    }
+}

@@ -83,6 +83,52 @@ import Testing
         #expect(try await fixture.withPostgres { try await Self.outboxSize($0) } == 0, "the outbox is empty")
     }
 
+    /// Issue 11's reproduction: text the log cannot hold (a NUL, control characters) in one
+    /// request among 200 concurrent ADDs. Every request is logged, its text replaced and said so,
+    /// and no other event is lost; a record that could not be stored makes DUMPLOG refuse.
+    @Test func textTheLogCannotHoldTakesNoEventWithIt() async throws {
+        let fixture = try await TradingServerFixture.make()
+        let auditDatabase = try await TestServices.freshDatabase()
+        let users = (0..<200).map { _ in Unique.user("nul") }
+        let output = try await fixture.withServer { (client: CommandClient) async throws -> String in
+            let audit = try AuditServerProcess(tradingPort: client.port, auditDatabase: auditDatabase, queue: fixture.auditQueue, rabbitMQPort: fixture.rabbitMQPort)
+            try audit.start()
+            defer { audit.stop() }
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for (index, user) in users.enumerated() {
+                    group.addTask {
+                        try await client.withConnection { connection in
+                            #expect(try await connection.send("add", ["user": user, "amount": "1.00"]).isOK)
+                            if index == 100 {
+                                let bad = try await connection.send("add", ["user": "x\u{0}y\u{1B}z", "amount": "1.00"])
+                                #expect(bad.errorCode == "invalid_user_id", "\(bad)")
+                            }
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+            let output = "\(audit.directory)/all.xml"
+            #expect(try audit.dumplog(filename: "all.xml", output: output) == 200)
+
+            // An event that could not be stored: DUMPLOG refuses to call the log complete.
+            try await TestServices.withPostgres(database: auditDatabase) { postgres in
+                try await postgres.query("INSERT INTO refused_records (id, reason, record) VALUES ('test', 'a test', '{}')", logger: TestServices.logger)
+            }
+            let refusal = "\(audit.directory)/refused.json"
+            #expect(try audit.dumplog(filename: "refused.xml", output: refusal) == 503)
+            #expect((try String(contentsOfFile: refusal, encoding: .utf8)).contains("audit_unavailable"))
+            return output
+        }
+        #expect(schemaProblems(output, schema: Self.projectSchema) == nil)
+        let log = try ParsedLog(path: output)
+        let commands = log.events.filter { $0.kind == "userCommand" }
+        #expect(Set(users).isSubset(of: Set(commands.compactMap { $0.fields["username"] })), "another user's ADD was lost")
+        #expect(commands.count == 202, "200 ADDs, the refused one and the DUMPLOG")
+        let error = log.events.first { $0.kind == "errorEvent" && $0.fields["command"] == "ADD" }
+        #expect(error?.fields["errorMessage"]?.contains("replaced") == true, "\(String(describing: error))")
+    }
+
     @Test func perUserDumpHoldsThatUserOnlyAndFileNamesCannotEscape() async throws {
         let fixture = try await TradingServerFixture.make(clock: ManualClock())
         let supervisor = "s3cret-\(fixture.database)"
