@@ -10,6 +10,7 @@ let package = Package(
         .executable(name: "audit-server", targets: ["audit-server"]),
         .executable(name: "audit-bench", targets: ["audit-bench"]),
         .executable(name: "workload-generator", targets: ["workload-generator"]),
+        .executable(name: "reconcile", targets: ["reconcile"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
@@ -183,6 +184,24 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        .target(
+            name: "Reconciliation",
+            dependencies: [
+                "DayTraderCore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ]
+        ),
+        .executableTarget(
+            name: "reconcile",
+            dependencies: [
+                "Reconciliation", "ServiceSupport",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Configuration", package: "swift-configuration"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ]
+        ),
         .executableTarget(
             name: "workload-generator",
             dependencies: [
@@ -227,7 +246,7 @@ let package = Package(
             name: "IntegrationTests",
             dependencies: [
                 "TransactionServer", "TradingStore", "RedisClient", "LegacyQuote", "DayTraderCore",
-                "AuditServer", "AMQPClient", "ServiceSupport", "ChildProcess", "TimeLimits", "WorkloadGenerator", "TradingRuleCases",
+                "AuditServer", "AMQPClient", "ServiceSupport", "ChildProcess", "TimeLimits", "WorkloadGenerator", "TradingRuleCases", "Reconciliation",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
         ),

@@ -45,4 +45,6 @@ echo "replaying $workload through http://127.0.0.1:${FRONT_PORT:-8080}"
 schema=$repo/../shared/course/logfile-current.xsd
 [ -f "$schema" ] || schema=$repo/audit/logfile.xsd
 xmllint --noout --stream --schema "$schema" "$out/log.xml"
+# The auditor's reconciliation: balances, ledger and log agree one for one.
+(eval "$("$repo/scripts/stack.sh" env "$run_dir")" && "$bin/reconcile")
 echo "$out/log.xml ($(du -h "$out/log.xml" | cut -f1)) is valid against $schema; report in $out/report.json"

@@ -34,7 +34,7 @@ import Testing
             }
             // Slow clients hold no server: 600 POSTs whose bodies never come (more than the two
             // servers' 512 slots) wait in HAProxy, and a whole request is still served at once.
-            let trickle = try ChildProcess.spawn("/usr/bin/env", ["python3", "-c", Self.stalledPosts, "\(stack.frontPort)", "600", "15", "\(stack.directory)-stalled"])
+            let trickle = try ChildProcess.spawn("/bin/sh", ["-c", "exec python3 -c \"$0\" \"$@\" 2>>'\(stack.directory)-python.log'", Self.stalledPosts, "\(stack.frontPort)", "600", "15", "\(stack.directory)-stalled"])
             #expect(try await eventually(within: .seconds(60)) { FileManager.default.fileExists(atPath: "\(stack.directory)-stalled") })
             // (A body that is no command: answered by a server, and not logged.)
             #expect(await stack.answersPost(stack.frontPort, "/api/quote", "probe", with: 400, within: 5), "a whole request waited behind 600 stalled ones")
@@ -42,7 +42,7 @@ import Testing
             _ = ChildProcess.wait(for: trickle)
             // One address holds at most 2,000 connections: of 2,100, at least 100 are closed at once,
             // and HAProxy serves on when they are gone (after the 10 s of its connection-rate window).
-            let flood = try ChildProcess.spawn("/usr/bin/env", ["python3", "-c", Self.stalledPosts, "\(stack.frontPort)", "2100", "15", "\(stack.directory)-flood"])
+            let flood = try ChildProcess.spawn("/bin/sh", ["-c", "exec python3 -c \"$0\" \"$@\" 2>>'\(stack.directory)-python.log'", Self.stalledPosts, "\(stack.frontPort)", "2100", "15", "\(stack.directory)-flood"])
             #expect(try await eventually(within: .seconds(60)) { FileManager.default.fileExists(atPath: "\(stack.directory)-flood") })
             let closed = Int((try? String(contentsOfFile: "\(stack.directory)-flood", encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "") ?? -1
             #expect(closed >= 100, "\(closed) of 2,100 connections from one address were closed")
@@ -57,8 +57,12 @@ import Testing
         } catch {
             outcome = .failure(error)
         }
+        // The auditor's reconciliation of the ledger, the balances and the log (the generator's
+        // DUMPLOG has proven every event stored).
+        let (reconciled, reconciliation) = await stack.reconcile()
         await stack.down()
         let status = try outcome.get()
+        #expect(reconciled == 0, "\(reconciliation)")
 
         #expect(status == 0, "the workload generator failed; its output is in \(stack.directory)/generator.log")
         let report = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(stack.directory)/report.json"))) as? [String: Any]
@@ -95,20 +99,25 @@ import Testing
 
     /// Python: opens argv[2] connections to 127.0.0.1:argv[1], sends each a POST's headers and
     /// the first byte of its body, and holds them argv[3] seconds; a second after the last
-    /// opened, writes into the file argv[4] how many the other end has closed.
+    /// opened, writes into the file argv[4] how many the other end has closed or refused.
     static let stalledPosts = """
         import socket, sys, time
         port, count, hold, ready = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3]), sys.argv[4]
         held = []
+        refused = 0
         for _ in range(count):
-            s = socket.create_connection(("127.0.0.1", port))
+            try:
+                s = socket.create_connection(("127.0.0.1", port), timeout=5)
+            except OSError:
+                refused += 1
+                continue
             try:
                 s.sendall(b"POST /api/quote HTTP/1.1\\r\\nHost: daytrader\\r\\nContent-Type: application/json\\r\\nContent-Length: 100\\r\\n\\r\\n{")
             except OSError:
                 pass
             held.append(s)
         time.sleep(1)
-        closed = 0
+        closed = refused
         for s in held:
             s.setblocking(False)
             try:
@@ -180,6 +189,16 @@ struct Stack {
 
     func down() async {
         _ = await ChildProcess.runShell(script("down"))
+    }
+
+    /// `reconcile` against this stack's databases: its exit status and what it printed.
+    func reconcile() async -> (Int32, String) {
+        let output = "\(directory)-reconcile.txt"
+        let status = await ChildProcess.runShell("""
+            POSTGRES_HOST=127.0.0.1 POSTGRES_PORT=\(settings["PG_PORT"]!) POSTGRES_USER=daytrader \
+            '\(AuditServerProcess.binaryDirectory)/reconcile' >'\(output)' 2>&1
+            """)
+        return (status, (try? String(contentsOfFile: output, encoding: .utf8)) ?? "")
     }
 
     /// Whether a POST of `body` to `path` on the local `port` answers with the HTTP status
