@@ -13,6 +13,14 @@ close_inherited_descriptors() {
     done
 }
 
+# Whether the process runs. A process killed -9 stays a zombie where the init does not reap
+# (this machine's does not), and kill -0 still succeeds on a zombie.
+alive() {
+    local state
+    state=$(ps -o stat= -p "$1" 2>/dev/null) || return 1
+    [ "${state:0:1}" != Z ]
+}
+
 port_is_free() {
     ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
 }

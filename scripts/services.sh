@@ -50,6 +50,12 @@ as_postgres() {
 
 start_postgres() {
     local data="$run_dir/postgres/data" sock="$run_dir/postgres/sock"
+    # A postmaster killed -9 and left a zombie still passes pg_ctl's check and its own lock
+    # files' (kill -0 succeeds on a zombie): its lock files go, and the start below recovers
+    # from the crash.
+    if [ -f "$data/postmaster.pid" ] && ! alive "$(head -1 "$data/postmaster.pid")"; then
+        rm -f "$data/postmaster.pid" "$sock/.s.PGSQL.$pg_port.lock"
+    fi
     if [ -f "$data/postmaster.pid" ] && as_postgres "$pg_bin/pg_ctl" -D "$data" status >/dev/null 2>&1; then
         echo "postgres: already running on port $pg_port"; return
     fi
@@ -84,7 +90,7 @@ stop_postgres() {
 
 start_redis() {
     local pidfile="$run_dir/redis/redis.pid"
-    if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
+    if [ -f "$pidfile" ] && alive "$(cat "$pidfile")"; then
         echo "redis: already running on port $redis_port"; return
     fi
     port_is_free "$redis_port" || { echo "redis: port $redis_port is taken; set REDIS_PORT" >&2; exit 1; }
@@ -103,7 +109,7 @@ stop_redis() {
     [ -f "$pidfile" ] || return 0
     local pid; pid=$(cat "$pidfile")
     kill "$pid" 2>/dev/null || true
-    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    for _ in $(seq 50); do alive "$pid" || break; sleep 0.1; done
     rm -f "$pidfile"
     echo "redis: stopped"
 }
@@ -137,7 +143,7 @@ rabbitmq_env() {
 rabbitmq_pid() {
     local pid
     pid=$(cat "$rabbitmq_dir/rabbitmq.pid" 2>/dev/null) || return 1
-    [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && echo "$pid"
+    [ -n "$pid" ] && alive "$pid" && echo "$pid"
 }
 
 start_rabbitmq() {
@@ -174,7 +180,7 @@ start_rabbitmq() {
     # limit is generous: on a loaded 2-core machine the Erlang boot alone can take half a minute.
     local deadline=$((SECONDS + 120))
     while [ "$SECONDS" -lt "$deadline" ]; do
-        if ! kill -0 "$server" 2>/dev/null; then
+        if ! alive "$server"; then
             echo "rabbitmq: exited during startup; see $rabbitmq_dir/log" >&2
             tail -20 "$rabbitmq_dir/log/startup.log" >&2
             exit 1
@@ -196,11 +202,11 @@ stop_rabbitmq() {
     # With the pid file, `rabbitmqctl stop` returns once the node's OS process has exited.
     # Bounded: a node that no longer answers its CLI gets SIGTERM below instead of a hung caller.
     timeout 60 "${rabbitmq_prefix[@]}" "$rabbitmq_bin/rabbitmqctl" -q stop "$rabbitmq_dir/rabbitmq.pid" >/dev/null 2>&1 || true
-    for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    if kill -0 "$pid" 2>/dev/null; then
+    for _ in $(seq 100); do alive "$pid" || break; sleep 0.1; done
+    if alive "$pid"; then
         echo "rabbitmq: rabbitmqctl stop did not stop pid $pid; sending SIGTERM" >&2
         kill "$pid" 2>/dev/null || true
-        for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        for _ in $(seq 100); do alive "$pid" || break; sleep 0.1; done
     fi
     rm -f "$rabbitmq_dir/rabbitmq.pid"
     echo "rabbitmq: stopped"

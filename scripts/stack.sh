@@ -46,13 +46,6 @@ bin_dir() {
     if [ -n "${BIN_DIR:-}" ]; then echo "$BIN_DIR"; else (cd "$repo" && swift build -c release --show-bin-path); fi
 }
 
-# Whether the process runs (a zombie, killed but not reaped by an init that does not reap, does not).
-alive() {
-    local state
-    state=$(ps -o stat= -p "$1" 2>/dev/null) || return 1
-    [ "${state:0:1}" != Z ]
-}
-
 # The pid in NAME's pid file, if that process is alive.
 pid_of() {
     local pid
@@ -119,9 +112,12 @@ up() {
     for program in transaction-server audit-server quote-server; do
         [ -x "$bin/$program" ] || { echo "$bin/$program is missing: build first (swift build -c release)" >&2; exit 1; }
     done
-    for port in "$front_port" "$stats_port" "$audit_port" "$quote_port"; do
-        port_is_free "$port" || pid_of haproxy >/dev/null || {
-            echo "port $port is taken: set FRONT_PORT, STATS_PORT, AUDIT_PORT or QUOTE_PORT (see scripts/stack.sh)" >&2; exit 1; }
+    # A port may be taken only by our own process that serves it (`up` again starts only what
+    # is missing).
+    local entry
+    for entry in "haproxy:$front_port" "haproxy:$stats_port" "audit-server:$audit_port" "quote-server:$quote_port"; do
+        port_is_free "${entry##*:}" || pid_of "${entry%%:*}" >/dev/null || {
+            echo "port ${entry##*:} is taken: set FRONT_PORT, STATS_PORT, AUDIT_PORT or QUOTE_PORT (see scripts/stack.sh)" >&2; exit 1; }
     done
 
     "$repo/scripts/services.sh" start "$run_dir"

@@ -61,11 +61,12 @@ public struct CommandService: Sendable {
             case .firstReply(let reply):
                 return .reply(reply)
             case .refused(let rejection):
+                // Kept under the key like any answer (quote_unavailable too): a retry whose first
+                // answer was lost on the way gets it, and the line is logged once.
                 return .reply(try await refuse(request, rejection, transactionNum: transactionNum, idempotencyKey: idempotencyKey, user: user))
-            case .unavailable(let rejection):
-                // Not kept under the key: the same request may succeed a moment later. Each
-                // attempt is logged, as the auditor should see every answer the system gave.
-                return .reply(try await refuse(request, rejection, transactionNum: transactionNum, idempotencyKey: idempotencyKey, user: user, keepsOutcome: false))
+            case .keyReused:
+                // The key holds another request's answer: this refusal is logged, not kept.
+                return .reply(try await refuse(request, .keyReused, transactionNum: transactionNum, idempotencyKey: idempotencyKey, user: user, keepsOutcome: false))
             }
         }
         var call = makeCall(command, request: request, transactionNum: transactionNum, idempotencyKey: idempotencyKey, quote: quote, now: now)
@@ -88,10 +89,10 @@ public struct CommandService: Sendable {
         case quote(QuoteInfo, at: Timestamp)
         /// A retry whose first attempt was recorded: its reply, with no quote fetched.
         case firstReply(CommandReply)
-        /// Refused before any quote was fetched (the user has no account); kept under the key.
+        /// Refused: the user has no account, or no live quote could be had.
         case refused(Rejection)
-        /// Refused for now (no quote could be had); not kept under the key.
-        case unavailable(Rejection)
+        /// The key was used for another request.
+        case keyReused
     }
 
     /// A quote that is live now. Neither a retry (a request with an idempotency key) nor a
@@ -104,7 +105,7 @@ public struct CommandService: Sendable {
             switch known.stored {
             case .same(let record): return .firstReply(record.reply)
             // Refused as a reused key by the call, with no quote fetched for it.
-            case .other: return .unavailable(.keyReused)
+            case .other: return .keyReused
             case .none where !known.hasAccount: return .refused(.unknownAccount(user.rawValue))
             case .none: break
             }
@@ -120,10 +121,10 @@ public struct CommandService: Sendable {
             case .success:
                 continue
             case .failure(let rejection):
-                return .unavailable(rejection)
+                return .refused(rejection)
             }
         }
-        return .unavailable(Rejection(.quoteUnavailable, "no live quote for \(symbol)"))
+        return .refused(Rejection(.quoteUnavailable, "no live quote for \(symbol)"))
     }
 
     /// The commands that need the current price.

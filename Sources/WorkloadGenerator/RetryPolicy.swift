@@ -4,10 +4,12 @@ import Foundation
 
 /// Which failures are worth another attempt, and how long to wait before it.
 ///
-/// Only the transport is retried: an error on the connection, a timeout, or a 502, 503 or 504
-/// that HAProxy made up because no server answered. Anything a server of ours answered, success
-/// or rejection (including its JSON 503s such as `quote_unavailable`), is the line's answer.
-/// The idempotency key makes a retry of a command that did arrive harmless.
+/// Only what left the command undone is retried: an error on the connection, a timeout, a 502,
+/// 503 or 504 that HAProxy made up because no server answered, and a server's 503
+/// `unavailable` (a dependency failed mid-command: nothing was applied or logged, "safe to
+/// retry with the same idempotency key"). Anything else a server of ours answered, success or
+/// rejection (including `quote_unavailable`, which is logged as the line's answer), is the
+/// line's answer. The idempotency key makes a retry of a command that did arrive harmless.
 public struct RetryPolicy: Hashable, Sendable {
     /// Attempts in all, the first one included.
     public var maxAttempts: Int
@@ -57,10 +59,13 @@ public struct RetryPolicy: Hashable, Sendable {
         }
     }
 
-    /// Whether a response is a transport failure to retry: a 502, 503 or 504 whose body is not
-    /// a server's JSON error, so HAProxy made it because no server answered.
+    /// Whether a response left the command undone: a 502, 503 or 504 whose body is not a
+    /// server's JSON error (HAProxy made it because no server answered), or a server's 503
+    /// `unavailable`.
     public static func isRetried(status: Int, body: some Sequence<UInt8>) -> Bool {
-        [502, 503, 504].contains(status) && jsonErrorCode(in: body) == nil
+        guard [502, 503, 504].contains(status) else { return false }
+        let code = jsonErrorCode(in: body)
+        return code == nil || (status == 503 && code == "unavailable")
     }
 
     /// Whether a thrown error is a transport failure to retry. Everything is, but errors in

@@ -36,7 +36,7 @@ struct Run: AsyncParsableCommand {
     @Option(help: "The prefix of every idempotency key, <run-id>-<line>. (default: random)")
     var runID: String?
 
-    @Option(help: "Attempts per command, the first included; only transport failures are retried.")
+    @Option(help: "Attempts per command, the first included; only what left a command undone is retried (transport failures, 503 unavailable).")
     var maxAttempts = 20
 
     @Option(help: "The limit on one attempt of a command, in milliseconds.")

@@ -121,6 +121,27 @@ import Testing
         try await fixture.checkLedgerMatchesBalances()
     }
 
+    /// A quote_unavailable is the key's answer like any other: a retry whose first answer was
+    /// lost on the way gets it again, and the line is logged once, even when quotes are back.
+    @Test func aQuoteUnavailableIsKeptUnderItsKey() async throws {
+        let fixture = try await TradingServerFixture.make()
+        let symbol = StockSymbol.unchecked("U\(Int.random(in: 10...99))")
+        fixture.emulator.setPrice(Money(cents: 5_00), for: symbol)
+        try await fixture.withServer { client in
+            let user = Unique.user()
+            #expect(try await client.send("add", ["user": user, "amount": "10.00"]).isOK)
+            fixture.emulator.injectFault(.drop, count: 3)
+            let request: [String: any Sendable] = ["user": user, "symbol": symbol.rawValue, "idempotencyKey": "unavailable-\(user)"]
+            let first = try await client.send("quote", request)
+            #expect(first.errorCode == "quote_unavailable", "\(first)")
+            let retry = try await client.send("quote", request)
+            #expect(retry.body == first.body)
+            #expect(fixture.emulator.hitCount(for: symbol) == 0)
+            // A new key is a new attempt, and gets the quote.
+            #expect(try await client.send("quote", ["user": user, "symbol": symbol.rawValue, "idempotencyKey": "again-\(user)"]).isOK)
+        }
+    }
+
     @Test func racingRetriesApplyOnce() async throws {
         let fixture = try await TradingServerFixture.make()
         let user = Unique.user()

@@ -8,12 +8,13 @@ import Testing
 struct RetryTests {
     static let haproxyPage = "<html><body><h1>503 Service Unavailable</h1>\nNo server is available to handle this request.\n</body></html>\n"
 
-    @Test("responses: proxy 502/503/504 are retried; every answer of a server is not", arguments: [
+    @Test("responses: proxy 502/503/504 and a server's 503 unavailable are retried; every other answer of a server is not", arguments: [
         (502, haproxyPage, true),
         (503, haproxyPage, true),
         (504, "", true),
         (503, #"{"error":{"code":"quote_unavailable","message":"no quote"}}"#, false),
-        (503, #"{"error":{"code":"unavailable","message":"database"}}"#, false),
+        (503, #"{"error":{"code":"unavailable","message":"database"}}"#, true),
+        (503, #"{"error":{"code":"audit_unavailable","message":"barrier"}}"#, false),
         (502, #"{"command":"BUY"}"#, true),
         (500, haproxyPage, false),
         (404, "", false),
