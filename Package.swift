@@ -101,7 +101,9 @@ let package = Package(
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ]
+            ],
+            // The API's OpenAPI document (docs/openapi.yaml links here), served by the servers.
+            resources: [.embedInCode("openapi.yaml")]
         ),
         .target(
             name: "AuditServer",

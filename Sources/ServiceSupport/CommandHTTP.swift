@@ -27,7 +27,17 @@ public enum CommandHTTP {
 
     /// Reads a command route's body: one JSON object, money as strings ("12.34", never binary
     /// floating point), `transactionNum` a whole number; other fields are ignored.
+    ///
+    /// Only `Content-Type: application/json` is read (415 otherwise: a plain HTML form on any site
+    /// cannot post a command), and a body over ``maximumBodyBytes`` is refused unread (413).
     public static func decode(_ name: CommandName, from request: Request) async -> Decoded {
+        let mediaType = request.headers[.contentType]?.split(separator: ";").first?.trimmingCharacters(in: .whitespaces).lowercased()
+        guard mediaType == "application/json" else {
+            return .refused(error(.unsupportedMediaType, code: Rejection.Code.malformedCommand.rawValue, message: "the body must be JSON: send 'Content-Type: application/json'"))
+        }
+        if let length = request.headers[.contentLength].flatMap(Int.init), length > maximumBodyBytes {
+            return .refused(tooLarge)
+        }
         let body: JSONValue
         do {
             let bytes = try await request.body.collect(upTo: maximumBodyBytes)
@@ -35,7 +45,7 @@ public enum CommandHTTP {
         } catch is JSONParseError {
             return .refused(malformed("the body is not valid JSON"))
         } catch {
-            return .refused(malformed("the body must be a JSON object of at most \(maximumBodyBytes) bytes"))
+            return .refused(tooLarge)
         }
         guard case .object = body else { return .refused(malformed("the body must be a JSON object")) }
         func text(_ key: String) throws(WrongType) -> String? {
@@ -69,6 +79,10 @@ public enum CommandHTTP {
 
     struct WrongType: Error {
         var field: String
+    }
+
+    static var tooLarge: Response {
+        error(.contentTooLarge, code: Rejection.Code.malformedCommand.rawValue, message: "the body must be a JSON object of at most \(maximumBodyBytes) bytes")
     }
 
     static func malformed(_ message: String) -> Response {

@@ -12,30 +12,55 @@ import PostgresNIO
 /// database refuses a whole batch (one command's arithmetic overflowed, two instances raced on a
 /// new key), nothing of it was applied, and its commands go again one by one, where each such
 /// refusal is handled alone.
+///
+/// No call holds the instance for longer than `callTimeLimit`: a call that has not returned by
+/// then (a request the connection pool lost while PostgreSQL restarted; `make chaos` found one)
+/// is given up by a watchdog, its commands are answered with ``CallAbandoned`` (503
+/// `unavailable`: they may or may not have committed, so clients retry with their keys), and the
+/// next calls go.
 public actor CommandBatcher {
+    typealias Reply = CheckedContinuation<TradingStore.Outcome, any Error>
+
     let store: TradingStore
     /// The most commands in one call.
     let maxBatch: Int
     /// The most calls in flight at once (each holds one pooled connection).
     let maxCalls: Int
-    private var waiting: [(call: TradingStore.Call, reply: CheckedContinuation<TradingStore.Outcome, any Error>)] = []
+    /// How long a call may take, from the start of its last attempt, before it is given up.
+    let callTimeLimit: Duration
+    private var waiting: [(call: TradingStore.Call, reply: Reply)] = []
     private var running = 0
+    /// The calls in flight: when the last attempt began, and the replies still owed, by place.
+    private var inFlight: [Int: (began: ContinuousClock.Instant, replies: [Int: Reply])] = [:]
+    private var nextCall = 0
+    private var watchdog: Task<Void, Never>?
     /// Runs after each call committed, before any of its commands is answered (the account
     /// cache's write-through, one round trip for the whole batch).
     private let afterCommit: @Sendable ([TradingStore.Outcome]) async -> Void
     /// Commands per database call (`daytrader_command_batch_size`).
     private let batchSizes = Recorder(label: "daytrader_command_batch_size")
+    /// Calls given up by the watchdog (`daytrader_command_calls_abandoned_total`).
+    private let abandoned = Counter(label: "daytrader_command_calls_abandoned_total")
 
-    public init(store: TradingStore, maxBatch: Int, maxCalls: Int, afterCommit: @escaping @Sendable ([TradingStore.Outcome]) async -> Void) {
+    public init(
+        store: TradingStore, maxBatch: Int, maxCalls: Int, callTimeLimit: Duration = .seconds(30),
+        afterCommit: @escaping @Sendable ([TradingStore.Outcome]) async -> Void
+    ) {
         self.store = store
         self.afterCommit = afterCommit
         self.maxBatch = max(1, maxBatch)
         self.maxCalls = max(1, maxCalls)
+        self.callTimeLimit = callTimeLimit
+    }
+
+    deinit {
+        watchdog?.cancel()
     }
 
     /// Runs the command, alone or with others; its outcome.
     public func submit(_ call: TradingStore.Call) async throws -> TradingStore.Outcome {
-        try await withCheckedThrowingContinuation { reply in
+        startWatchdog()
+        return try await withCheckedThrowingContinuation { reply in
             waiting.append((call, reply))
             startCalls()
         }
@@ -47,37 +72,78 @@ public actor CommandBatcher {
             waiting.removeFirst(batch.count)
             batchSizes.record(batch.count)
             running += 1
-            Task { await self.run(batch) }
+            let id = nextCall
+            nextCall += 1
+            Task { await self.run(batch, id: id) }
         }
     }
 
-    private func run(_ batch: [(call: TradingStore.Call, reply: CheckedContinuation<TradingStore.Outcome, any Error>)]) async {
+    private func run(_ batch: [(call: TradingStore.Call, reply: Reply)], id: Int) async {
         let ordered = batch.enumerated()
             .sorted { ($0.element.call.user?.rawValue ?? "", $0.offset) < ($1.element.call.user?.rawValue ?? "", $1.offset) }
             .map(\.element)
+        inFlight[id] = (.now, Dictionary(uniqueKeysWithValues: ordered.enumerated().map { ($0.offset, $0.element.reply) }))
         do {
             let outcomes = try await store.execute(ordered.map(\.call))
             await afterCommit(outcomes)
-            for (entry, outcome) in zip(ordered, outcomes) { entry.reply.resume(returning: outcome) }
+            for (place, outcome) in outcomes.enumerated() { answer(id, place, with: .success(outcome)) }
         } catch let error as PSQLError where error.sqlState != nil {
             // The database refused the call, so none of it was applied: each command goes again alone.
-            for entry in ordered {
+            for (place, entry) in ordered.enumerated() where inFlight[id] != nil {
+                inFlight[id]?.began = .now
                 do {
                     let outcome = try await store.executeAlone(entry.call)
                     await afterCommit([outcome])
-                    entry.reply.resume(returning: outcome)
+                    answer(id, place, with: .success(outcome))
                 } catch {
-                    entry.reply.resume(throwing: error)
+                    answer(id, place, with: .failure(error))
                 }
             }
         } catch {
             // The call may or may not have committed (the connection failed): only the clients can
             // retry safely, with their idempotency keys.
-            for entry in ordered { entry.reply.resume(throwing: error) }
+            for place in ordered.indices { answer(id, place, with: .failure(error)) }
         }
-        running -= 1
+        // Unless the watchdog gave this call up already (and freed its place).
+        if inFlight.removeValue(forKey: id) != nil {
+            running -= 1
+            startCalls()
+        }
+    }
+
+    /// Answers one command of a call, unless the watchdog has answered it already.
+    private func answer(_ id: Int, _ place: Int, with result: Result<TradingStore.Outcome, any Error>) {
+        inFlight[id]?.replies.removeValue(forKey: place)?.resume(with: result)
+    }
+
+    private func startWatchdog() {
+        guard watchdog == nil else { return }
+        watchdog = Task { [weak self] in
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .seconds(1))
+                await self?.giveUpStuckCalls()
+            }
+        }
+    }
+
+    /// Answers the commands of every call older than the limit, and lets the next calls go.
+    private func giveUpStuckCalls() {
+        let now = ContinuousClock.now
+        for (id, call) in inFlight where call.began.duration(to: now) > callTimeLimit {
+            inFlight[id] = nil
+            for reply in call.replies.values { reply.resume(throwing: CallAbandoned(limit: callTimeLimit)) }
+            running -= 1
+            abandoned.increment()
+        }
         startCalls()
     }
+}
+
+/// A database call that had not returned within its time limit; its commands may or may not
+/// have committed.
+public struct CallAbandoned: Error, CustomStringConvertible {
+    public let limit: Duration
+    public var description: String { "the database call had not returned after \(limit); given up" }
 }
 
 extension TradingStore {

@@ -38,7 +38,10 @@ public func buildApplication(
         keyPrefix: configuration.redisKeyPrefix, logger: logger
     )
     let accounts = AccountCache(redis: redis, keyPrefix: configuration.redisKeyPrefix, logger: logger)
-    let batcher = CommandBatcher(store: store, maxBatch: configuration.batchSize, maxCalls: configuration.batchCalls) { outcomes in
+    let batcher = CommandBatcher(
+        store: store, maxBatch: configuration.batchSize, maxCalls: configuration.batchCalls,
+        callTimeLimit: .milliseconds(configuration.callTimeLimitMillis)
+    ) { outcomes in
         // Write through what the batch changed, before any of its commands is answered.
         await accounts.apply(outcomes.compactMap { outcome in
             guard !outcome.replayed, let user = outcome.record.head.user.flatMap({ try? UserID(validating: $0) }) else { return nil }

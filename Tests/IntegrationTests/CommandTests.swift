@@ -61,7 +61,7 @@ import Testing
             let badNumber = try await client.send("add", ["user": "alice", "amount": "1.00", "transactionNum": 0])
             #expect(badNumber.status == .badRequest)
             let tooBig = try await client.sendRaw("add", String(repeating: " ", count: 100_000))
-            #expect(tooBig.status == .badRequest)
+            #expect(tooBig.status == .contentTooLarge)
             let unknownRoute = try await client.send("steal", ["user": "alice"])
             #expect(unknownRoute.status == .notFound)
         }

@@ -49,4 +49,34 @@ import Testing
         }
         try await fixture.checkLedgerMatchesBalances()
     }
+
+    /// A call that never returns (its PostgreSQL backend frozen, so not even statement_timeout
+    /// fires; `make chaos` met one after a crash) is given up after the call time limit: its
+    /// command is answered 503 `unavailable`, and the instance serves again once the database does.
+    @Test func aCallThatNeverReturnsIsGivenUpAndTheInstanceGoesOn() async throws {
+        let fixture = try await TradingServerFixture.make(settings: ["command.call.time.limit.ms": 3_000])
+        let user = Unique.user("frozen")
+        try await fixture.withServer { client in
+            #expect(try await client.send("add", ["user": user, "amount": "10.00"]).isOK)
+            let backends = try await TestServices.withPostgres(database: "postgres", user: "postgres") { postgres in
+                var pids: [Int32] = []
+                let rows = try await postgres.query(
+                    "SELECT pid FROM pg_stat_activity WHERE datname = \(fixture.database) AND pid <> pg_backend_pid()", logger: TestServices.logger)
+                for try await pid in rows.decode(Int32.self) { pids.append(pid) }
+                return pids
+            }
+            #expect(!backends.isEmpty)
+            for pid in backends { kill(pid, SIGSTOP) }
+            let started = ContinuousClock.now
+            let frozen = try await client.send("add", ["user": user, "amount": "5.00", "idempotencyKey": "frozen-\(user)"])
+            let waited = started.duration(to: .now)
+            for pid in backends { kill(pid, SIGCONT) }
+            #expect(frozen.status == .serviceUnavailable && frozen.errorCode == "unavailable", "\(frozen)")
+            #expect(waited < .seconds(20), "answered after \(waited)")
+            // The database back: the instance serves, and the retry with the key applies once.
+            #expect(try await client.send("add", ["user": user, "amount": "5.00", "idempotencyKey": "frozen-\(user)"]).isOK)
+            #expect(try await client.send("display-summary", ["user": user])["cash"] == "15.00")
+        }
+        try await fixture.checkLedgerMatchesBalances()
+    }
 }

@@ -221,8 +221,10 @@ struct CommandClient: Sendable {
         try await Self.connect(port: port, body)
     }
 
-    func transport(_ uri: String, _ method: HTTPRequest.Method, _ body: ByteBuffer?) async throws -> (HTTPResponse.Status, ByteBuffer) {
-        let response = try await client.execute(.init(uri, method: method, headers: [.contentType: "application/json"], body: body))
+    func transport(_ uri: String, _ method: HTTPRequest.Method, _ body: ByteBuffer?, contentType: String? = "application/json") async throws -> (HTTPResponse.Status, ByteBuffer) {
+        var headers = HTTPFields()
+        if let contentType { headers[.contentType] = contentType }
+        let response = try await client.execute(.init(uri, method: method, headers: headers, body: body))
         return (response.status, response.body ?? ByteBuffer())
     }
 
@@ -243,8 +245,8 @@ struct CommandClient: Sendable {
         return try await sendRaw(route, String(decoding: body, as: UTF8.self))
     }
 
-    func sendRaw(_ route: String, _ body: String) async throws -> Reply {
-        let (status, bytes) = try await transport("/api/\(route)", .post, ByteBuffer(string: body))
+    func sendRaw(_ route: String, _ body: String, contentType: String? = "application/json") async throws -> Reply {
+        let (status, bytes) = try await transport("/api/\(route)", .post, ByteBuffer(string: body), contentType: contentType)
         return Reply(status: status, body: String(buffer: bytes))
     }
 
