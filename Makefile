@@ -31,7 +31,7 @@ build: deps
 ## Runs all tests against real services started here, and stops them afterwards. The tests that
 ## bring up whole stacks of their own run after the others, not beside them: on two cores the
 ## two together starve each other's servers past the tests' time limits.
-STACK_TESTS := StackEndToEndTests|ChaosTests
+STACK_TESTS := StackEndToEndTests|ChaosTests|FuzzTests
 ## Limits on the two test runs, so that a hung test fails `make test` with a clear message long
 ## before CI's 90 minutes (this machine: about 11 and 2 minutes).
 TEST_MINUTES ?= 45
