@@ -32,7 +32,13 @@ public struct HTTPOutboxBarrier: OutboxBarrier {
         let millis = wait.components.seconds * 1_000 + wait.components.attoseconds / 1_000_000_000_000_000
         var request = HTTPClientRequest(url: "\(baseURL)/internal/audit-barrier?timeoutMs=\(millis)")
         request.method = .POST
-        let response = try await HTTPClient.shared.execute(request, timeout: .milliseconds(millis + 10_000))
+        let response: HTTPClientResponse
+        do {
+            response = try await HTTPClient.shared.execute(request, timeout: .milliseconds(millis + 10_000))
+        } catch let error as HTTPClientError where error == .deadlineExceeded {
+            // A server too busy to answer in time has not said no: ask again while time remains.
+            return false
+        }
         let body = try await response.body.collect(upTo: 64 * 1024)
         if response.status.code == 200 { return true }
         let code = (try? JSONValue(parsing: body.readableBytesView))?["error"]?["code"]?.string

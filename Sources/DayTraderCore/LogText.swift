@@ -38,8 +38,9 @@ public enum LogText {
 ///
 /// The system's own amounts are money, written to the cent ("100.00"). An amount a client sent is
 /// logged as a valid amount (to the cent) when it is one, and otherwise as it was sent whenever it
-/// is a decimal at all ("-73280.58", "1.234", "99999999999999999999999"), so the auditor sees what
-/// was asked; text that is not a decimal ("abc") is left out of the log.
+/// is a decimal the log's validator can read ("-73280.58", "1.234", "99999999999999999999999"), so
+/// the auditor sees what was asked; text that is not one ("abc", or 25 significant digits) is left
+/// out of the log.
 public struct LoggedDecimal: Hashable, Sendable, CustomStringConvertible {
     public let text: String
 
@@ -70,20 +71,28 @@ public struct LoggedDecimal: Hashable, Sendable, CustomStringConvertible {
 
     public var description: String { text }
 
-    /// The lexical space of `xsd:decimal`: an optional sign, then digits with at most one point
-    /// and at least one digit (`(\+|-)?([0-9]+(\.[0-9]*)?|\.[0-9]+)`).
+    /// The lexical space of `xsd:decimal` (an optional sign, then digits with at most one point
+    /// and at least one digit: `(\+|-)?([0-9]+(\.[0-9]*)?|\.[0-9]+)`), within what libxml2 (xmllint,
+    /// the course's validator) reads: at most 24 digits, leading zeros of the whole part not
+    /// counted. A longer one made the whole log invalid (found by the fuzz run).
     static func isDecimal(_ text: String) -> Bool {
         var bytes = Substring(text).utf8[...]
         if let first = bytes.first, first == UInt8(ascii: "+") || first == UInt8(ascii: "-") { bytes = bytes.dropFirst() }
         var digits = 0
+        var significant = 0
         var points = 0
         for byte in bytes {
             switch byte {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): digits += 1
+            case UInt8(ascii: "0")...UInt8(ascii: "9"):
+                digits += 1
+                if significant > 0 || points > 0 || byte != UInt8(ascii: "0") { significant += 1 }
             case UInt8(ascii: "."): points += 1
             default: return false
             }
         }
-        return digits > 0 && points <= 1
+        return digits > 0 && points <= 1 && significant <= Self.mostDigits
     }
+
+    /// The most digits libxml2 reads in an `xsd:decimal`.
+    static let mostDigits = 24
 }

@@ -43,7 +43,7 @@ public actor CommandBatcher {
     private let abandoned = Counter(label: "daytrader_command_calls_abandoned_total")
 
     public init(
-        store: TradingStore, maxBatch: Int, maxCalls: Int, callTimeLimit: Duration = .seconds(30),
+        store: TradingStore, maxBatch: Int, maxCalls: Int, callTimeLimit: Duration = .seconds(60),
         afterCommit: @escaping @Sendable ([TradingStore.Outcome]) async -> Void
     ) {
         self.store = store

@@ -39,7 +39,7 @@ public struct ServerConfiguration: Sendable {
     /// The most such calls in flight at once (COMMAND_BATCH_CALLS); each holds a pooled connection.
     public var batchCalls: Int
     /// How long one command call may take before it is given up and its commands answered
-    /// 503 `unavailable` (COMMAND_CALL_TIME_LIMIT_MS, 30 s; see `CommandBatcher`).
+    /// 503 `unavailable` (COMMAND_CALL_TIME_LIMIT_MS, 60 s; see `CommandBatcher`).
     public var callTimeLimitMillis: Int
     /// How long an idempotency key is remembered (IDEMPOTENCY_RETENTION_MS, 24 h).
     public var keyRetentionMillis: Int64
@@ -65,7 +65,7 @@ public struct ServerConfiguration: Sendable {
         triggerIntervalMillis = config.int(forKey: "trigger.interval.ms", default: 1_000)
         batchSize = config.int(forKey: "command.batch.size", default: 64)
         batchCalls = config.int(forKey: "command.batch.calls", default: 1)
-        callTimeLimitMillis = config.int(forKey: "command.call.time.limit.ms", default: 30_000)
+        callTimeLimitMillis = config.int(forKey: "command.call.time.limit.ms", default: 60_000)
         keyRetentionMillis = Int64(config.int(forKey: "idempotency.retention.ms", default: 86_400_000))
         logLevel = Logger.Level(reader: config)
         guard batchSize >= 1, batchCalls >= 1, batchCalls < postgres.options.maximumConnections else {

@@ -104,12 +104,18 @@ struct TransactionRecordTests {
     @Test("funds as sent, when the schema's decimal holds them", arguments: [
         ("12", "12.00"), ("12.5", "12.50"), ("-73280.58", "-73280.58"), ("1.234", "1.234"), ("+5", "+5"), (".5", ".5"),
         ("99999999999999999999999", "99999999999999999999999"), ("-.5", "-.5"),
+        // 24 digits, the most xmllint reads; leading zeros of the whole part do not count.
+        ("999999999999999999999999", "999999999999999999999999"), ("0.000000000000000000000001", "0.000000000000000000000001"),
+        ("0000000000000000000000001.234", "0000000000000000000000001.234"),
     ])
     func decimals(sent: String, logged: String) {
         #expect(LoggedDecimal(sent: sent)?.text == logged)
     }
 
-    @Test("text that is no decimal is left out", arguments: ["", "abc", "1,000", "1e5", "--1", ".", "1.2.3", " 1", "NaN"])
+    @Test("text that is no decimal xmllint reads is left out", arguments: [
+        "", "abc", "1,000", "1e5", "--1", ".", "1.2.3", " 1", "NaN",
+        "17939366932752195601756903", "1.000000000000000000000000000",  // 26 and 28 digits (the fuzz run's)
+    ])
     func notDecimals(sent: String) {
         #expect(LoggedDecimal(sent: sent) == nil)
     }

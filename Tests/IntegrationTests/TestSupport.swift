@@ -115,6 +115,9 @@ struct TradingServerFixture: Sendable {
             "rabbitmq.port": .init(.int(rabbitMQPort), isSecret: false),
             "audit.exchange": .init(.string(auditQueue), isSecret: false),
             "audit.queue": .init(.string(auditQueue), isSecret: false),
+            // Tests run many servers at once on two cores, where a call can be starved for a
+            // minute; only the test of the limit itself sets a short one.
+            "command.call.time.limit.ms": 600_000,
         ]
         values.merge(extraSettings) { $1 }
         let provider = InMemoryProvider(values: Dictionary(uniqueKeysWithValues: values.map { key, value in

@@ -10,7 +10,8 @@ resident memory of its largest process (VmHWM), and the peak of the whole stack'
 proportional set size (PSS, so shared pages such as PostgreSQL's buffers count once), with and
 without the workload generator (the load, not part of the system); and the
 CPU seconds of each part at every sample (`cpuSeries`, seconds since the start) with the last
-moment the workload generator was seen, so that summary.py can split the CPU by tenth of the run.
+moment the workload generator was seen, so that summary.py can split the CPU by tenth of the run;
+and each part's PSS at every fourth sample (`pssSeries`, MiB), for the soak's growth check.
 
 CPU is read every interval (1 s); PSS, whose reading walks every page table of a process and
 costs the machine several percent of a core at that rate, every fourth.
@@ -133,10 +134,10 @@ def main():
     signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
     signal.signal(signal.SIGINT, lambda *_: stop.append(1))
     first, last, peak_rss, peak_pss, peak_system_pss = {}, {}, {}, 0, 0
-    start, series, generator_seen, count = time.monotonic(), [], None, 0
+    start, series, pss_series, generator_seen, count = time.monotonic(), [], [], None, 0
     while not stop:
         children = children_map()
-        total_pss, system_pss = 0, 0
+        total_pss, system_pss, part_pss = 0, 0, {}
         with_pss = count % 4 == 0
         now = time.monotonic() - start
         for name, pids in parts(run_dir, children).items():
@@ -151,12 +152,15 @@ def main():
                 peak_rss[name] = max(peak_rss.get(name, 0), status_kib(pid, "VmHWM"))
                 if with_pss:
                     pss = pss_kib(pid)
+                    part_pss[name] = part_pss.get(name, 0) + pss
                     total_pss += pss
                     if name != "workload-generator":
                         system_pss += pss
         peak_pss = max(peak_pss, total_pss)
         peak_system_pss = max(peak_system_pss, system_pss)
         series.append([round(now, 2), {name: round(value, 2) for name, value in used(first, last).items()}])
+        if with_pss:
+            pss_series.append([round(now, 2), {name: round(kib / 1024, 1) for name, kib in part_pss.items()}])
         count += 1
         time.sleep(interval)
     report = {
@@ -165,6 +169,7 @@ def main():
         "peakStackPssMiB": round(peak_pss / 1024, 1),
         "peakSystemPssMiB": round(peak_system_pss / 1024, 1),
         "cpuSeries": series,
+        "pssSeries": pss_series,
         "generatorLastSeen": generator_seen,
     }
     with open(out, "w") as f:
