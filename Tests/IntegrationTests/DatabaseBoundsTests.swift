@@ -67,8 +67,16 @@ import Testing
             }
             #expect(!backends.isEmpty)
             for pid in backends { kill(pid, SIGSTOP) }
+            // Whatever happens, the backends go on: a stopped one may hold locks the whole
+            // cluster needs.
+            let frozen: CommandClient.Reply
             let started = ContinuousClock.now
-            let frozen = try await client.send("add", ["user": user, "amount": "5.00", "idempotencyKey": "frozen-\(user)"])
+            do {
+                frozen = try await client.send("add", ["user": user, "amount": "5.00", "idempotencyKey": "frozen-\(user)"])
+            } catch {
+                for pid in backends { kill(pid, SIGCONT) }
+                throw error
+            }
             let waited = started.duration(to: .now)
             for pid in backends { kill(pid, SIGCONT) }
             #expect(frozen.status == .serviceUnavailable && frozen.errorCode == "unavailable", "\(frozen)")
