@@ -18,6 +18,7 @@
 # setting of scripts/stack.sh. The ports default away from `make up`'s, so both can run.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
+source "$repo/scripts/lib.sh"
 workload=${WORKLOAD:-$repo/../shared/course/workloads/100User_testWorkLoad}
 run_dir=$repo/run/bench
 out=${BENCH_OUT:-$repo/out/bench}
@@ -71,8 +72,7 @@ echo "replaying $workload through http://127.0.0.1:$FRONT_PORT, $concurrency use
 kill "$sampler"; wait "$sampler" 2>/dev/null || true; sampler=
 ceiling "$out/pgbench-after.log"
 
-schema=$repo/../shared/course/logfile-current.xsd
-[ -f "$schema" ] || schema=$repo/audit/logfile.xsd
+schema=$(log_schema)
 valid=no
 xmllint --noout --stream --schema "$schema" "$out/log.xml" 2>"$out/xmllint.log" && valid=yes
 python3 "$repo/scripts/bench/summary.py" "$out" "$valid" "$schema" | tee "$out/summary.txt"

@@ -113,10 +113,9 @@ wait "$generator" || status=$?
 generator=
 [ "$status" = 0 ] || echo "chaos: the workload generator exited with $status (see $out/generator.log)" >&2
 
-schema=$repo/../shared/course/logfile-current.xsd
-[ -f "$schema" ] || schema=$repo/audit/logfile.xsd
+schema=$(log_schema)
 valid=no
 xmllint --noout --stream --schema "$schema" "$out/log.xml" 2>"$out/xmllint.log" && valid=yes
 reconciled=0
-(eval "$("$repo/scripts/stack.sh" env "$run_dir")" && "$bin/reconcile" --show 1000000) >"$out/reconcile.txt" 2>&1 || reconciled=$?
+reconcile_stack "$run_dir" --show 1000000 >"$out/reconcile.txt" 2>&1 || reconciled=$?
 python3 "$repo/scripts/chaos/report.py" "$out" "$workload" "$valid" "$reconciled" | tee "$out/summary.txt"

@@ -12,6 +12,7 @@
 # FRONT_PORT, ...).
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
+source "$repo/scripts/lib.sh"
 run_dir=${RUN_DIR:-$repo/run/stack}
 workload=${WORKLOAD:-$repo/workloads/50User_synthetic}
 out=${OUT_DIR:-$repo/out}
@@ -41,10 +42,8 @@ echo "replaying $workload through http://127.0.0.1:${FRONT_PORT:-8080}"
 "$bin/workload-generator" run "$workload" --url "http://127.0.0.1:${FRONT_PORT:-8080}" \
     --output "$out/log.xml" --json "$out/report.json" --summaries "$out/summaries"
 
-# The course's schema (timestamps widened) when ../shared is beside the repo, else our own statement of it.
-schema=$repo/../shared/course/logfile-current.xsd
-[ -f "$schema" ] || schema=$repo/audit/logfile.xsd
+schema=$(log_schema)
 xmllint --noout --stream --schema "$schema" "$out/log.xml"
 # The auditor's reconciliation: balances, ledger and log agree one for one.
-(eval "$("$repo/scripts/stack.sh" env "$run_dir")" && "$bin/reconcile")
+reconcile_stack "$run_dir"
 echo "$out/log.xml ($(du -h "$out/log.xml" | cut -f1)) is valid against $schema; report in $out/report.json"

@@ -11,6 +11,7 @@
 # OUT_DIR (default out/fuzz), BIN_DIR, and the ports of scripts/stack.sh (defaults below).
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
+source "$repo/scripts/lib.sh"
 schemathesis_version=4.32.5
 examples=${EXAMPLES:-40}
 seed=${SEED:-468}
@@ -48,13 +49,12 @@ tail -25 "$out/schemathesis.log"
 
 dump=$(curl -s -o "$out/log.xml" -w '%{http_code}' --max-time 300 -X POST -H 'Content-Type: application/json' \
     --data-binary '{"filename":"fuzz.xml"}' "$front/api/dumplog")
-schema=$repo/../shared/course/logfile-current.xsd
-[ -f "$schema" ] || schema=$repo/audit/logfile.xsd
+schema=$(log_schema)
 if [ "$dump" != 200 ]; then
     echo "fuzz: DUMPLOG answered $dump: $(head -c 300 "$out/log.xml")" >&2; status=1
 elif ! xmllint --noout --stream --schema "$schema" "$out/log.xml" 2>"$out/xmllint.log"; then
     echo "fuzz: the log is NOT valid: $out/xmllint.log" >&2; status=1
 fi
-(eval "$("$repo/scripts/stack.sh" env "$run_dir")" && "$bin/reconcile") | tee "$out/reconcile.txt" || status=1
+reconcile_stack "$run_dir" | tee "$out/reconcile.txt" || status=1
 [ "$status" = 0 ] && echo "fuzz: passed" || echo "fuzz: FAILED (see $out)"
 exit "$status"

@@ -21,6 +21,24 @@ alive() {
     [ "${state:0:1}" != Z ]
 }
 
+# The schema a log is checked against: the course's (timestamps widened) when ../shared is beside
+# the repository, else our own statement of it.
+log_schema() {
+    local repo
+    repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+    if [ -f "$repo/../shared/course/logfile-current.xsd" ]; then
+        echo "$repo/../shared/course/logfile-current.xsd"
+    else
+        echo "$repo/audit/logfile.xsd"
+    fi
+}
+
+# The auditor's reconciliation (`reconcile`, from $BIN_DIR) of the stack whose run directory is $1;
+# further arguments go to reconcile.
+reconcile_stack() {
+    (eval "$("$(dirname "${BASH_SOURCE[0]}")/stack.sh" env "$1")" && "$BIN_DIR/reconcile" "${@:2}")
+}
+
 port_is_free() {
     ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
 }

@@ -10,6 +10,7 @@
 # (out/soak), BIN_DIR, and the ports of scripts/stack.sh (defaults below).
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
+source "$repo/scripts/lib.sh"
 minutes=${MINUTES:-30}
 rate=${RATE:-300}
 users=${USERS:-200}
@@ -46,10 +47,9 @@ status=0
 kill "$sampler"; wait "$sampler" 2>/dev/null || true; sampler=
 [ "$status" = 0 ] || echo "soak: the workload generator exited with $status (see $out/generator.log)" >&2
 
-schema=$repo/../shared/course/logfile-current.xsd
-[ -f "$schema" ] || schema=$repo/audit/logfile.xsd
+schema=$(log_schema)
 valid=no
 xmllint --noout --stream --schema "$schema" "$out/log.xml" 2>"$out/xmllint.log" && valid=yes
 reconciled=0
-(eval "$("$repo/scripts/stack.sh" env "$run_dir")" && "$bin/reconcile") >"$out/reconcile.txt" 2>&1 || reconciled=$?
+reconcile_stack "$run_dir" >"$out/reconcile.txt" 2>&1 || reconciled=$?
 python3 "$repo/scripts/soak/report.py" "$out" "$valid" "$reconciled" "$status" | tee "$out/summary.txt"
