@@ -113,11 +113,15 @@ struct TriggerEngine: Service {
     }
 
     /// The stock's current quote; a real hit made here is logged as the system's own.
+    /// The hit is logged at the time it was asked for: the quote's lifetime counts from a moment
+    /// no earlier than that, so the log never shows a hit after its quote ran out, however slow
+    /// the fetch was.
     private func quote(of stock: TradingStore.WatchedStock) async -> QuoteInfo? {
+        let askedAt = clock.now()
         switch await quotes.quote(stock.symbol, for: stock.user) {
         case .success(let quote):
             if !quote.cached {
-                var head = RecordHead(id: RecordID.next(), kind: .quoteHit, server: serverName, at: clock.now().unixMillis)
+                var head = RecordHead(id: RecordID.next(), kind: .quoteHit, server: serverName, at: askedAt.unixMillis)
                 head.user = stock.user.rawValue
                 head.transactionNum = stock.transactionNum
                 head.quote = quote

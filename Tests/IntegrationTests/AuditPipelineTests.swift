@@ -36,7 +36,7 @@ import Testing
         let (replies, status, audit) = try await fixture.withServer { client in
             // The audit server asks this transaction server for DUMPLOG's barrier.
             let audit = try AuditServerProcess(tradingPort: client.port, auditDatabase: auditDatabase, queue: fixture.auditQueue, rabbitMQPort: fixture.rabbitMQPort)
-            try audit.start()
+            try await audit.start()
             defer { audit.stop() }
             async let replied = WorkloadReplayTests.replay(commands, through: client, answered: progress)
             switch disruption {
@@ -53,10 +53,10 @@ import Testing
                 try await progress.wait(for: 3_000)
                 audit.kill9()
                 try await progress.wait(for: 5_000)
-                try audit.start()
+                try await audit.start()
             }
             let replies = try await replied
-            let status = try audit.dumplog(
+            let status = try await audit.dumplog(
                 filename: dumpLine.request.filename ?? "", transactionNum: dumpLine.lineNumber, idempotencyKey: "dump-\(fixture.database)",
                 output: "\(audit.directory)/response.xml"
             )
@@ -69,7 +69,7 @@ import Testing
         let written = "\(audit.dumpDirectory)/supervisor/testLOG"
         #expect(FileManager.default.contentsEqual(atPath: written, andPath: output), "the file and the response are the same log")
 
-        let log = try Self.checkWholeLog(output, of: lines)
+        let log = try await Self.checkWholeLog(output, of: lines)
 
         let cash = try await fixture.cashByUser()
         #expect(cash.count == 10)
@@ -92,7 +92,7 @@ import Testing
         let users = (0..<200).map { _ in Unique.user("nul") }
         let output = try await fixture.withServer { (client: CommandClient) async throws -> String in
             let audit = try AuditServerProcess(tradingPort: client.port, auditDatabase: auditDatabase, queue: fixture.auditQueue, rabbitMQPort: fixture.rabbitMQPort)
-            try audit.start()
+            try await audit.start()
             defer { audit.stop() }
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for (index, user) in users.enumerated() {
@@ -109,18 +109,18 @@ import Testing
                 try await group.waitForAll()
             }
             let output = "\(audit.directory)/all.xml"
-            #expect(try audit.dumplog(filename: "all.xml", output: output) == 200)
+            #expect(try await audit.dumplog(filename: "all.xml", output: output) == 200)
 
             // An event that could not be stored: DUMPLOG refuses to call the log complete.
             try await TestServices.withPostgres(database: auditDatabase) { postgres in
                 try await postgres.query("INSERT INTO refused_records (id, reason, record) VALUES ('test', 'a test', '{}')", logger: TestServices.logger)
             }
             let refusal = "\(audit.directory)/refused.json"
-            #expect(try audit.dumplog(filename: "refused.xml", output: refusal) == 503)
+            #expect(try await audit.dumplog(filename: "refused.xml", output: refusal) == 503)
             #expect((try String(contentsOfFile: refusal, encoding: .utf8)).contains("audit_unavailable"))
             return output
         }
-        #expect(schemaProblems(output, schema: Self.projectSchema) == nil)
+        #expect(await schemaProblems(output, schema: Self.projectSchema) == nil)
         let log = try ParsedLog(path: output)
         let commands = log.events.filter { $0.kind == "userCommand" }
         #expect(Set(users).isSubset(of: Set(commands.compactMap { $0.fields["username"] })), "another user's ADD was lost")
@@ -139,7 +139,7 @@ import Testing
             let audit = try AuditServerProcess(
                 tradingPort: client.port, auditDatabase: auditDatabase, queue: fixture.auditQueue, rabbitMQPort: fixture.rabbitMQPort, supervisorToken: supervisor
             )
-            try audit.start()
+            try await audit.start()
             defer { audit.stop() }
             let refused = "\(audit.directory)/refused.json"
             let own = "\(audit.directory)/alice.xml"
@@ -151,21 +151,21 @@ import Testing
                 #expect(try await client.send("display-summary", ["user": user]).isOK)
                 #expect(try await client.send("sell", ["user": user, "symbol": "ABCD", "amount": "1.00"]).errorCode == "invalid_symbol")
             }
-            #expect(try audit.dumplog(filename: "../..", token: supervisor, output: refused) == 400)
-            #expect(try audit.dumplog(user: alice, filename: "../../etc/x", output: own) == 200)
-            #expect(try audit.dumplog(filename: "all.xml", token: "wrong", output: all) == 403, "the whole log is for the supervisor")
+            #expect(try await audit.dumplog(filename: "../..", token: supervisor, output: refused) == 400)
+            #expect(try await audit.dumplog(user: alice, filename: "../../etc/x", output: own) == 200)
+            #expect(try await audit.dumplog(filename: "all.xml", token: "wrong", output: all) == 403, "the whole log is for the supervisor")
             // A keyed DUMPLOG sent twice is logged once, refused or not.
             for _ in 0..<2 {
-                #expect(try audit.dumplog(user: alice, filename: "again.xml", idempotencyKey: "again-\(fixture.database)", output: "\(audit.directory)/again.xml") == 200)
-                #expect(try audit.dumplog(filename: "denied.xml", idempotencyKey: "denied-\(fixture.database)", token: "wrong", output: "\(audit.directory)/denied.json") == 403)
+                #expect(try await audit.dumplog(user: alice, filename: "again.xml", idempotencyKey: "again-\(fixture.database)", output: "\(audit.directory)/again.xml") == 200)
+                #expect(try await audit.dumplog(filename: "denied.xml", idempotencyKey: "denied-\(fixture.database)", token: "wrong", output: "\(audit.directory)/denied.json") == 403)
             }
             // A key is its caller's: the refused caller's key is not the supervisor's, and alice's
             // is not bob's, so each of these is served and logged on its own.
-            #expect(try audit.dumplog(filename: "denied.xml", idempotencyKey: "denied-\(fixture.database)", token: supervisor, output: "\(audit.directory)/denied.xml") == 200)
-            #expect(try audit.dumplog(user: bob, filename: "again.xml", idempotencyKey: "again-\(fixture.database)", output: "\(audit.directory)/bob-again.xml") == 200)
+            #expect(try await audit.dumplog(filename: "denied.xml", idempotencyKey: "denied-\(fixture.database)", token: supervisor, output: "\(audit.directory)/denied.xml") == 200)
+            #expect(try await audit.dumplog(user: bob, filename: "again.xml", idempotencyKey: "again-\(fixture.database)", output: "\(audit.directory)/bob-again.xml") == 200)
             // The supervisor's dump of the same name is the supervisor's own file.
-            #expect(try audit.dumplog(filename: "x", token: supervisor, output: "\(audit.directory)/supervisor-x.xml") == 200)
-            #expect(try audit.dumplog(filename: "all.xml", token: supervisor, output: all) == 200)
+            #expect(try await audit.dumplog(filename: "x", token: supervisor, output: "\(audit.directory)/supervisor-x.xml") == 200)
+            #expect(try await audit.dumplog(filename: "all.xml", token: supervisor, output: all) == 200)
             return audit
         }
         let refused = "\(audit.directory)/refused.json"
@@ -182,7 +182,7 @@ import Testing
         #expect(aliceLog.events.contains { $0.kind == "errorEvent" && $0.fields["command"] == "SELL" })
         #expect(aliceLog.events.contains { $0.kind == "accountTransaction" && $0.fields["action"] == "remove" && $0.fields["funds"] != nil })
 
-        #expect(schemaProblems(all, schema: Self.projectSchema) == nil)
+        #expect(await schemaProblems(all, schema: Self.projectSchema) == nil)
         let log = try ParsedLog(path: all)
         #expect(Set(log.events.compactMap { $0.fields["username"] }) == [alice, bob])
         #expect(log.events.filter { $0.kind == "errorEvent" && $0.fields["command"] == "DUMPLOG" }.count == 3, "the refused DUMPLOGs are logged, a retry once")
@@ -197,11 +197,11 @@ import Testing
 
     /// What the log of a whole workload must be: valid against the course's schema (when it is
     /// beside the repo) and ours, with one userCommand per line, under the line's number.
-    static func checkWholeLog(_ path: String, of lines: [WorkloadLine], sourceLocation: SourceLocation = #_sourceLocation) throws -> ParsedLog {
+    static func checkWholeLog(_ path: String, of lines: [WorkloadLine], sourceLocation: SourceLocation = #_sourceLocation) async throws -> ParsedLog {
         if FileManager.default.fileExists(atPath: courseSchema) {
-            #expect(schemaProblems(path, schema: courseSchema) == nil, sourceLocation: sourceLocation)
+            #expect(await schemaProblems(path, schema: courseSchema) == nil, sourceLocation: sourceLocation)
         }
-        #expect(schemaProblems(path, schema: projectSchema) == nil, sourceLocation: sourceLocation)
+        #expect(await schemaProblems(path, schema: projectSchema) == nil, sourceLocation: sourceLocation)
         let log = try ParsedLog(path: path)
         let userCommands = log.events.filter { $0.kind == "userCommand" }.map(\.transactionNum)
         #expect(userCommands.count == lines.count, "one userCommand per workload line", sourceLocation: sourceLocation)

@@ -50,7 +50,7 @@ final class AuditServerProcess: Sendable {
     var logPath: String { "\(directory)/audit-server.log" }
 
     /// Starts the server and waits until it answers /health/ready.
-    func start(sourceLocation: SourceLocation = #_sourceLocation) throws {
+    func start(sourceLocation: SourceLocation = #_sourceLocation) async throws {
         let binary = "\(Self.binaryDirectory)/audit-server"
         try #require(FileManager.default.isExecutableFile(atPath: binary), "\(binary) is missing: build the package first (make test does)", sourceLocation: sourceLocation)
         let child = try ChildProcess.spawn("/bin/sh", ["-c", "exec '\(binary)' >>'\(logPath)' 2>&1"], environment: environment.map { "\($0.key)=\($0.value)" })
@@ -58,8 +58,8 @@ final class AuditServerProcess: Sendable {
         // By the clock, not by a count of polls: each poll may itself take seconds on a loaded machine.
         let deadline = ContinuousClock.now + .seconds(120)
         while ContinuousClock.now < deadline {
-            if request("GET", "/health/ready", body: nil, output: "/dev/null", maxSeconds: 5) == 200 { return }
-            usleep(50_000)
+            if await request("GET", "/health/ready", body: nil, output: "/dev/null", maxSeconds: 5) == 200 { return }
+            try await Task.sleep(for: .milliseconds(50))
         }
         Issue.record("the audit server did not become ready within 120 s; its log: \((try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "")", sourceLocation: sourceLocation)
     }
@@ -77,17 +77,19 @@ final class AuditServerProcess: Sendable {
     }
 
     /// DUMPLOG; the response body goes to `output`. Returns the HTTP status.
-    func dumplog(user: String? = nil, filename: String, transactionNum: Int? = nil, idempotencyKey: String? = nil, token: String? = nil, output: String) throws -> Int {
+    func dumplog(user: String? = nil, filename: String, transactionNum: Int? = nil, idempotencyKey: String? = nil, token: String? = nil, output: String) async throws -> Int {
         var fields: [String: Any] = ["filename": filename]
         fields["user"] = user
         fields["transactionNum"] = transactionNum
         fields["idempotencyKey"] = idempotencyKey
         let body = String(decoding: try JSONSerialization.data(withJSONObject: fields), as: UTF8.self)
-        return request("POST", "/api/dumplog", body: body, token: token, output: output)
+        return await request("POST", "/api/dumplog", body: body, token: token, output: output)
     }
 
-    /// One HTTP request through curl; the HTTP status, or 0 when there was no answer.
-    private func request(_ method: String, _ path: String, body: String?, token: String? = nil, output: String, maxSeconds: Int = 300) -> Int {
+    /// One HTTP request through curl; the HTTP status, or 0 when there was no answer. Waits on a
+    /// thread of its own: the transaction servers the audit server calls back run in this test
+    /// process, on Swift's cooperative pool (one thread per core), which a blocked thread starves.
+    private func request(_ method: String, _ path: String, body: String?, token: String? = nil, output: String, maxSeconds: Int = 300) async -> Int {
         let statusFile = "\(directory)/status-\(UUID().uuidString)"
         defer { unlink(statusFile) }
         var command = "curl -s -m \(maxSeconds) -o '\(output)' -w '%{http_code}' -X \(method) -H 'Content-Type: application/json'"
@@ -98,8 +100,14 @@ final class AuditServerProcess: Sendable {
             command += " --data-binary @'\(bodyFile)'"
         }
         command += " http://127.0.0.1:\(port)\(path) >'\(statusFile)' 2>/dev/null"
-        _ = ChildProcess.runShell(command)
-        return Int((try? String(contentsOfFile: statusFile, encoding: .utf8)) ?? "") ?? 0
+        _ = await ChildProcess.runShell(command)
+        let status = Int((try? String(contentsOfFile: statusFile, encoding: .utf8)) ?? "") ?? 0
+        if status == 0 || status >= 500 {
+            // What the server said, for the failure that follows: an outage, a barrier's time limit.
+            let said = (try? String(contentsOfFile: output, encoding: .utf8))?.prefix(500) ?? ""
+            print("\(method) \(path) on the audit server: status \(status): \(said)")
+        }
+        return status
     }
 }
 
@@ -176,10 +184,10 @@ struct ParsedLog {
 }
 
 /// xmllint's verdict on a log; `nil` when valid, else its complaint.
-func schemaProblems(_ log: String, schema: String) -> String? {
+func schemaProblems(_ log: String, schema: String) async -> String? {
     let report = FileManager.default.temporaryDirectory.appendingPathComponent("xmllint-\(UUID().uuidString)").path
     defer { unlink(report) }
-    let status = ChildProcess.runShell("xmllint --noout --stream --schema '\(schema)' '\(log)' >'\(report)' 2>&1")
+    let status = await ChildProcess.runShell("xmllint --noout --stream --schema '\(schema)' '\(log)' >'\(report)' 2>&1")
     if status == 0 { return nil }
     return String(((try? String(contentsOfFile: report, encoding: .utf8)) ?? "xmllint failed").prefix(2_000))
 }

@@ -71,7 +71,7 @@ import Testing
         let alice = Unique.user("alice"), bob = Unique.user("bob")
         try await fixture.withServer { client in
             let audit = try AuditServerProcess(tradingPort: client.port, auditDatabase: auditDatabase, queue: fixture.auditQueue, rabbitMQPort: fixture.rabbitMQPort)
-            try audit.start()
+            try await audit.start()
             defer { audit.stop() }
             for user in [alice, bob] {
                 #expect(try await client.send("add", ["user": user, "amount": "100.00"]).isOK)
@@ -81,7 +81,7 @@ import Testing
             #expect(try await client.send("cancel-buy", ["user": bob]).isOK)
             #expect(try await client.send("set-buy-amount", ["user": bob, "symbol": "REC", "amount": "20.00"]).isOK)
             // The DUMPLOG's barrier: every committed event is stored before reconciling.
-            #expect(try audit.dumplog(filename: "all.xml", output: "\(audit.directory)/all.xml") == 200)
+            #expect(try await audit.dumplog(filename: "all.xml", output: "\(audit.directory)/all.xml") == 200)
         }
         let (agreed, report) = await reconcile(fixture, auditDatabase: auditDatabase)
         #expect(agreed == 0, "\(report)")
