@@ -9,8 +9,14 @@ import Testing
 
     /// A redis-server of this test's own, so stopping it disturbs no other test.
     struct PrivateRedis {
-        let port = Int.random(in: 20_000...31_999)
+        // From freePort like every test's port: a port picked at random here once took one a
+        // private RabbitMQ had been given and was still booting towards (eaddrinuse).
+        let port: Int
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("redis-\(UUID().uuidString)").path
+
+        init() throws {
+            port = try freePort()
+        }
 
         func start() throws {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -51,7 +57,7 @@ import Testing
     }
 
     @Test func tradingGoesOnWhileRedisIsDownAndUsesItAgainWhenItReturns() async throws {
-        let redis = PrivateRedis()
+        let redis = try PrivateRedis()
         try redis.start()
         defer { redis.kill() }
         let fixture = try await TradingServerFixture.make(redisPort: redis.port)

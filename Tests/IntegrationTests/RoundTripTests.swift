@@ -35,7 +35,7 @@ import Testing
     ]
 
     @Test func everyCommandIsOneStatementAndAtMostOneRedisRoundTrip() async throws {
-        let redis = ResilienceTests.PrivateRedis()
+        let redis = try ResilienceTests.PrivateRedis()
         try redis.start()
         defer { redis.kill() }
         // The background services wait an hour between rounds, so only commands talk to the databases.
