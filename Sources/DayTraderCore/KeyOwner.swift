@@ -2,13 +2,16 @@
 /// nor refuses, another caller's request, so no client can take (squat) another's keys or read
 /// another's replies by guessing them. Stores hold a key only in its scoped form.
 ///
-/// Until callers sign in, a command's caller is the user it acts for; a DUMPLOG sent with the
-/// supervisor's token is the supervisor's.
+/// A trader's, the service's and an anonymous caller's keys are kept under the user the command
+/// acts for; an auditor's or a signed-in supervisor's under their own name; a DUMPLOG sent with
+/// the supervisor's token is the supervisor's (``Caller/keyOwner(actingFor:)``).
 public enum KeyOwner: Hashable, Sendable {
     /// The user a command names, as sent (`nil` when it names none).
     case user(String?)
-    /// The supervisor.
+    /// The supervisor's token.
     case supervisor
+    /// An auditor or supervisor signed in under this name.
+    case staff(String)
 
     /// The key as stored: the owner, written with its length so no two owners' keys can meet,
     /// then the client's key (both as ``StoredText`` holds them).
@@ -18,6 +21,7 @@ public enum KeyOwner: Hashable, Sendable {
         case .user(let user?): "u\(user.utf8.count):\(StoredText.escaped(user))|\(key)"
         case .user(nil): "u-|\(key)"
         case .supervisor: "s|\(key)"
+        case .staff(let name): "p\(name.utf8.count):\(StoredText.escaped(name))|\(key)"
         }
     }
 }

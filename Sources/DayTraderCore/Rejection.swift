@@ -23,6 +23,8 @@ public struct Rejection: Error, Hashable, Sendable, CustomStringConvertible {
         case idempotencyKeyReused = "idempotency_key_reused"
         /// The whole-system DUMPLOG without the supervisor's credentials.
         case supervisorOnly = "supervisor_only"
+        /// A command the signed-in caller may not run for that user (``Access``).
+        case forbidden = "forbidden"
         // The request is well formed but the account's state does not allow it.
         case unknownAccount = "unknown_account"
         case insufficientFunds = "insufficient_funds"
@@ -39,6 +41,19 @@ public struct Rejection: Error, Hashable, Sendable, CustomStringConvertible {
         case quoteUnavailable = "quote_unavailable"
         /// DUMPLOG could not gather every event yet (the broker or the audit consumer is down).
         case auditUnavailable = "audit_unavailable"
+        // Accounts and sign-in (the web pages; ``SignInRules``).
+        /// No session and no service token, where the system requires one (`API_AUTH=on`).
+        case unauthenticated = "unauthenticated"
+        /// A wrong name or password (which of the two is not said).
+        case badCredentials = "bad_credentials"
+        /// Too many failed sign-ins for the name or from the address; try later.
+        case tooManyAttempts = "too_many_attempts"
+        /// A sign-up under a name that has an account already.
+        case nameTaken = "name_taken"
+        /// A password outside ``SignInRules/passwordLength``.
+        case weakPassword = "weak_password"
+        /// A write signed in by cookie that came from another site.
+        case crossSiteRequest = "cross_site_request"
     }
 
     public static func overflow(_ what: String) -> Rejection {

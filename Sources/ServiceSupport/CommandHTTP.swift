@@ -100,18 +100,22 @@ public enum CommandHTTP {
     /// dependency that is down (retry later).
     public static func status(for code: String) -> HTTPResponse.Status {
         switch Rejection.Code(rawValue: code) {
-        case .malformedCommand, .invalidUserID, .invalidSymbol, .invalidAmount, .amountTooLarge, .invalidFilename:
+        case .malformedCommand, .invalidUserID, .invalidSymbol, .invalidAmount, .amountTooLarge, .invalidFilename, .weakPassword:
             .badRequest
+        case .unauthenticated, .badCredentials:
+            .unauthorized
+        case .tooManyAttempts:
+            .tooManyRequests
         case .idempotencyKeyReused:
             .unprocessableContent
-        case .supervisorOnly:
+        case .supervisorOnly, .forbidden, .crossSiteRequest:
             .forbidden
         case .unknownAccount:
             .notFound
         case .quoteUnavailable, .auditUnavailable:
             .serviceUnavailable
         case .insufficientFunds, .insufficientShares, .amountBelowPrice, .noPendingBuy, .noPendingSell, .noBuyAmount,
-            .noSellAmount, .triggerAboveReserve, .noTrigger, .arithmeticOverflow, nil:
+            .noSellAmount, .triggerAboveReserve, .noTrigger, .arithmeticOverflow, .nameTaken, nil:
             .conflict
         }
     }
@@ -122,6 +126,11 @@ public enum CommandHTTP {
 
     public static func json(_ status: HTTPResponse.Status, _ bytes: [UInt8]) -> Response {
         Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+    }
+
+    /// A refusal outside any command (sign-in, a missing session): `{"error":{...}}` with its status.
+    public static func error(_ rejection: Rejection) -> Response {
+        error(status(for: rejection.code.rawValue), code: rejection.code.rawValue, message: rejection.message)
     }
 
     public static func error(_ status: HTTPResponse.Status, code: String, message: String) -> Response {

@@ -121,6 +121,8 @@ enum Migrations {
         ]),
         // Every command, firing and expiry as one server-side function (CommandFunctions).
         (3, CommandFunctions.migration),
+        // Web accounts, their sessions and failed sign-ins (WebAccountStore; SignInRules).
+        (4, WebAccountStore.migration),
     ]
 
     static func migrate(_ client: PostgresClient, logger: Logger) async throws {

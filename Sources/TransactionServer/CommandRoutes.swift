@@ -6,6 +6,7 @@ import ServiceSupport
 /// One route per command: `POST /api/add`, `/api/commit-buy`, `/api/display-summary`, ...
 struct CommandRoutes {
     let service: CommandService
+    let sessions: WebSessions
     let logger: Logger
 
     func register(on router: Router<BasicRequestContext>) {
@@ -18,13 +19,19 @@ struct CommandRoutes {
     }
 
     private func handle(_ name: CommandName, _ request: Request) async throws -> Response {
+        let caller: Caller
+        switch try await sessions.caller(of: request) {
+        case .success(let found): caller = found.caller
+        // Not logged: a request that proves no identity is no one's command.
+        case .failure(let rejection): return CommandHTTP.error(rejection)
+        }
         let submitted: CommandHTTP.Submitted
         switch await CommandHTTP.decode(name, from: request) {
         case .command(let decoded): submitted = decoded
         case .refused(let response): return response
         }
         do {
-            switch try await service.handle(submitted.request, transactionNum: submitted.transactionNum, idempotencyKey: submitted.idempotencyKey) {
+            switch try await service.handle(submitted.request, transactionNum: submitted.transactionNum, idempotencyKey: submitted.idempotencyKey, caller: caller) {
             case .summary(let document):
                 return CommandHTTP.json(.ok, document)
             case .reply(let reply):

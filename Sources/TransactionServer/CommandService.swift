@@ -38,9 +38,17 @@ public struct CommandService: Sendable {
         case summary([UInt8])
     }
 
-    /// - Parameter idempotencyKey: the client's key, kept under the command's user (``KeyOwner``).
-    public func handle(_ request: CommandRequest, transactionNum: Int64?, idempotencyKey clientKey: String?) async throws -> Outcome {
-        let idempotencyKey = clientKey.map(KeyOwner.user(request.user).scope)
+    /// - Parameters:
+    ///   - transactionNum: the client's number for the command, taken only from callers who may
+    ///     number their commands (``Access/mayNumberCommands(_:)``); others get one assigned.
+    ///   - idempotencyKey: the client's key, kept under its caller (``Caller/keyOwner(actingFor:)``).
+    ///   - caller: who sent it; a command they may not run is refused (403 `forbidden`) and logged.
+    public func handle(_ request: CommandRequest, transactionNum clientNumber: Int64?, idempotencyKey clientKey: String?, caller: Caller) async throws -> Outcome {
+        let idempotencyKey = clientKey.map(caller.keyOwner(actingFor: request.user).scope)
+        let transactionNum = Access.mayNumberCommands(caller) ? clientNumber : nil
+        if let name = CommandName(rawValue: request.name), let refusal = Access.refusal(of: name, for: request.user, by: caller) {
+            return .reply(try await refuse(request, refusal, transactionNum: transactionNum, idempotencyKey: idempotencyKey))
+        }
         let command: Command
         do {
             command = try Command(validating: request, limits: limits)

@@ -112,7 +112,7 @@ import Testing
             #expect(try await audit.dumplog(filename: "all.xml", output: output) == 200)
 
             // An event that could not be stored: DUMPLOG refuses to call the log complete.
-            try await TestServices.withPostgres(database: auditDatabase) { postgres in
+            _ = try await TestServices.withPostgres(database: auditDatabase) { postgres in
                 try await postgres.query("INSERT INTO refused_records (id, reason, record) VALUES ('test', 'a test', '{}')", logger: TestServices.logger)
             }
             let refusal = "\(audit.directory)/refused.json"

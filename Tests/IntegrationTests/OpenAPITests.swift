@@ -21,10 +21,11 @@ import Testing
     }
 
     static let operationsPaths: Set<String> = ["/health/live", "/health/ready", "/metrics", "/internal/audit-barrier", "/openapi.yaml"]
+    static let signInPaths: Set<String> = ["/api/auth/signup", "/api/auth/signin", "/api/auth/signout", "/api/auth/session"]
 
     @Test func everyRouteIsDocumentedAndNothingElse() throws {
         let commands = Set(CommandName.allCases.map { CommandHTTP.path(for: $0) })
-        #expect(try Self.documentedPaths() == commands.union(Self.operationsPaths))
+        #expect(try Self.documentedPaths() == commands.union(Self.operationsPaths).union(Self.signInPaths))
     }
 
     @Test func theServersServeTheDocumentAndEveryDocumentedRoute() async throws {
@@ -35,14 +36,21 @@ import Testing
             #expect(served.isOK)
             #expect(served.body == file, "the served document is not docs/openapi.yaml")
             for path in try Self.documentedPaths() where path.hasPrefix("/api/") && path != "/api/dumplog" {
-                // Routed: an empty object is read and refused as a command, not a 404.
-                let (status, _) = try await client.transport(path, .post, .init(string: "{}"))
-                #expect(status == .badRequest, "\(path)")
+                // Routed: an empty object is read and refused as a command (or as credentials), not a 404.
+                switch path {
+                case "/api/auth/session":
+                    #expect(try await client.get(path).status == .unauthorized)
+                case "/api/auth/signout":
+                    #expect(try await client.transport(path, .post, nil).0 == .noContent)
+                default:
+                    let (status, _, _) = try await client.transport(path, .post, .init(string: "{}"))
+                    #expect(status == .badRequest, "\(path)")
+                }
             }
             for path in ["/health/live", "/health/ready", "/metrics"] {
                 #expect(try await client.get(path).isOK, "\(path)")
             }
-            let (barrier, _) = try await client.transport("/internal/audit-barrier", .post, nil)
+            let (barrier, _, _) = try await client.transport("/internal/audit-barrier", .post, nil)
             #expect(barrier == .ok)
         }
     }

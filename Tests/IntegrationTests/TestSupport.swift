@@ -224,16 +224,17 @@ struct CommandClient: Sendable {
         try await Self.connect(port: port, body)
     }
 
-    func transport(_ uri: String, _ method: HTTPRequest.Method, _ body: ByteBuffer?, contentType: String? = "application/json") async throws -> (HTTPResponse.Status, ByteBuffer) {
-        var headers = HTTPFields()
+    func transport(_ uri: String, _ method: HTTPRequest.Method, _ body: ByteBuffer?, contentType: String? = "application/json", headers extra: HTTPFields = [:]) async throws -> (HTTPResponse.Status, ByteBuffer, HTTPFields) {
+        var headers = extra
         if let contentType { headers[.contentType] = contentType }
         let response = try await client.execute(.init(uri, method: method, headers: headers, body: body))
-        return (response.status, response.body ?? ByteBuffer())
+        return (response.status, response.body ?? ByteBuffer(), response.headers)
     }
 
     struct Reply: Sendable {
         let status: HTTPResponse.Status
         let body: String
+        var headers: HTTPFields = [:]
         var json: [String: Any] {
             ((try? JSONSerialization.jsonObject(with: Data(body.utf8))) as? [String: Any]) ?? [:]
         }
@@ -243,19 +244,19 @@ struct CommandClient: Sendable {
     }
 
     @discardableResult
-    func send(_ route: String, _ fields: [String: any Sendable]) async throws -> Reply {
+    func send(_ route: String, _ fields: [String: any Sendable], headers: HTTPFields = [:]) async throws -> Reply {
         let body = try JSONSerialization.data(withJSONObject: fields)
-        return try await sendRaw(route, String(decoding: body, as: UTF8.self))
+        return try await sendRaw(route, String(decoding: body, as: UTF8.self), headers: headers)
     }
 
-    func sendRaw(_ route: String, _ body: String, contentType: String? = "application/json") async throws -> Reply {
-        let (status, bytes) = try await transport("/api/\(route)", .post, ByteBuffer(string: body), contentType: contentType)
-        return Reply(status: status, body: String(buffer: bytes))
+    func sendRaw(_ route: String, _ body: String, contentType: String? = "application/json", headers: HTTPFields = [:]) async throws -> Reply {
+        let (status, bytes, received) = try await transport("/api/\(route)", .post, ByteBuffer(string: body), contentType: contentType, headers: headers)
+        return Reply(status: status, body: String(buffer: bytes), headers: received)
     }
 
-    func get(_ path: String) async throws -> Reply {
-        let (status, bytes) = try await transport(path, .get, nil)
-        return Reply(status: status, body: String(buffer: bytes))
+    func get(_ path: String, headers: HTTPFields = [:]) async throws -> Reply {
+        let (status, bytes, received) = try await transport(path, .get, nil, headers: headers)
+        return Reply(status: status, body: String(buffer: bytes), headers: received)
     }
 }
 

@@ -79,7 +79,7 @@ import WorkloadGenerator
 extension CommandClient {
     /// Sends a workload line as the workload generator does: its route and its JSON body.
     func send(_ request: WorkloadRequest) async throws -> Reply {
-        let (status, bytes) = try await transport(request.path, .post, ByteBuffer(bytes: request.body.json()))
+        let (status, bytes, _) = try await transport(request.path, .post, ByteBuffer(bytes: request.body.json()))
         return Reply(status: status, body: String(buffer: bytes))
     }
 }

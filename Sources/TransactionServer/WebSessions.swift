@@ -1,0 +1,177 @@
+import Crypto
+import DayTraderCore
+import Foundation
+import Hummingbird
+import HummingbirdBcrypt
+import NIOPosix
+import TradingStore
+
+/// Who a request is from, and the sign-up, sign-in and sign-out that make a session.
+///
+/// A person signs in with a name and password (bcrypt, hashed off the event loops) and gets a
+/// session: a random token in an HttpOnly, SameSite=Strict cookie, kept in PostgreSQL by its
+/// SHA-256 so that every instance knows it. A machine (the workload generator) sends the service
+/// token instead, `Authorization: Bearer <token>`, compared in constant time. With sign-in
+/// required (`API_AUTH=on`), a request with neither is refused 401.
+public struct WebSessions: Sendable {
+    let store: any WebAccountStoring
+    let clock: any TradingClock
+    let settings: AuthSettings
+
+    public static let cookieName = "daytrader_session"
+
+    public init(store: any WebAccountStoring, clock: any TradingClock, settings: AuthSettings) {
+        self.store = store
+        self.clock = clock
+        self.settings = settings
+    }
+
+    /// Who sent `request`, or the refusal: a bad session or token is refused even when sign-in is
+    /// not required, so that a client never acts as someone it is not.
+    public func caller(of request: Request) async throws -> Result<(caller: Caller, byCookie: Bool), Rejection> {
+        if let authorization = request.headers[.authorization] {
+            guard let token = settings.serviceToken, Self.sameSecret(authorization, "Bearer \(token)") else {
+                return .failure(Rejection(.unauthenticated, "the Authorization header does not hold the service token"))
+            }
+            return .success((.service, false))
+        }
+        if let cookie = request.cookies[Self.cookieName] {
+            guard let account = try await store.session(tokenHash: Self.digest(cookie.value), at: clock.now().unixMillis) else {
+                return .failure(Rejection(.unauthenticated, "the session has ended or never was: sign in again"))
+            }
+            if let crossSite = Self.crossSite(request) { return .failure(crossSite) }
+            return .success((.person(name: account.name, role: account.role), true))
+        }
+        guard !settings.required else {
+            return .failure(Rejection(.unauthenticated, "sign in, or send the service token as 'Authorization: Bearer <token>'"))
+        }
+        return .success((.anonymous, false))
+    }
+
+    /// A new trader's account, signed in at once.
+    public func signUp(name: String, password: String) async throws -> Result<(WebAccount, token: String), Rejection> {
+        do {
+            let user = try SignInRules.checkName(name)
+            try SignInRules.checkPassword(password)
+            let account = WebAccount(name: user.rawValue, role: .trader, passwordHash: try await hash(password))
+            guard try await store.create(account) else {
+                return .failure(Rejection(.nameTaken, "there is an account named \(user.rawValue) already"))
+            }
+            return .success((account, try await startSession(for: account)))
+        } catch let rejection as Rejection {
+            return .failure(rejection)
+        }
+    }
+
+    /// An auditor's or supervisor's account (or a trader's), made by an operator.
+    public func addAccount(name: String, role: Role, password: String) async throws -> Result<WebAccount, Rejection> {
+        do {
+            let user = try SignInRules.checkName(name)
+            try SignInRules.checkPassword(password)
+            let account = WebAccount(name: user.rawValue, role: role, passwordHash: try await hash(password))
+            guard try await store.create(account) else {
+                return .failure(Rejection(.nameTaken, "there is an account named \(user.rawValue) already"))
+            }
+            return .success(account)
+        } catch let rejection as Rejection {
+            return .failure(rejection)
+        }
+    }
+
+    /// A session for the name and password, unless too many sign-ins failed lately for the name
+    /// or from the address (``SignInRules``); a failure here counts against both.
+    public func signIn(name: String, password: String, from address: String) async throws -> Result<(WebAccount, token: String), Rejection> {
+        let now = clock.now().unixMillis
+        let subjects: [SignInRules.Subject] = [.name(name), .address(address)]
+        guard SignInRules.mayTry(failures: try await store.failures(of: subjects, at: now)) else {
+            return .failure(Rejection(.tooManyAttempts, "too many failed sign-ins for this name or from this address; try again in \(SignInRules.failureWindowMillis / 60_000) minutes"))
+        }
+        let account = try await store.account(named: name)
+        // A name with no account costs a hash all the same, so the time taken does not tell.
+        let hash = account?.passwordHash ?? Self.decoyHash
+        guard try await verify(password, hash), let account else {
+            try await store.recordFailure(of: subjects, at: now)
+            return .failure(Rejection(.badCredentials, "wrong name or password"))
+        }
+        try await store.clearFailures(of: .name(name))
+        return .success((account, try await startSession(for: account)))
+    }
+
+    public func signOut(_ request: Request) async throws {
+        guard let cookie = request.cookies[Self.cookieName] else { return }
+        try await store.endSession(tokenHash: Self.digest(cookie.value))
+    }
+
+    /// The cookie that holds a session's token (an expired one when `token` is nil: sign-out).
+    public func cookie(_ token: String?) -> Cookie {
+        Cookie(
+            name: Self.cookieName, value: token ?? "", maxAge: token == nil ? 0 : Int(SignInRules.sessionLifetimeMillis / 1_000), path: "/",
+            secure: settings.secureCookie, httpOnly: true, sameSite: .strict
+        )
+    }
+
+    private func startSession(for account: WebAccount) async throws -> String {
+        var generator = SystemRandomNumberGenerator()
+        let token = (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &generator)) }.joined()
+        try await store.startSession(tokenHash: Self.digest(token), name: account.name, expiresAt: clock.now().unixMillis + SignInRules.sessionLifetimeMillis)
+        return token
+    }
+
+    private func hash(_ password: String) async throws -> String {
+        let cost = settings.bcryptCost
+        return try await NIOThreadPool.singleton.runIfActive { Bcrypt.hash(password, cost: cost) }
+    }
+
+    private func verify(_ password: String, _ hash: String) async throws -> Bool {
+        try await NIOThreadPool.singleton.runIfActive { Bcrypt.verify(password, hash: hash) }
+    }
+
+    /// A bcrypt hash of nothing anyone can type, to verify against when the name has no account.
+    private static let decoyHash = Bcrypt.hash(UUID().uuidString, cost: 10)
+
+    /// The SHA-256 of a token, in hex: what the store keeps.
+    static func digest(_ token: String) -> String {
+        SHA256.hash(data: Data(token.utf8)).map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// Whether two secrets are equal, in a time that depends on neither (their digests are compared).
+    static func sameSecret(_ a: String, _ b: String) -> Bool {
+        zip(SHA256.hash(data: Data(a.utf8)), SHA256.hash(data: Data(b.utf8))).reduce(UInt8(0)) { $0 | ($1.0 ^ $1.1) } == 0
+    }
+
+    /// A write authenticated by cookie must come from this site's own pages: the browser says so
+    /// in `Sec-Fetch-Site`, and in `Origin`, which must name the host the request was sent to.
+    /// (SameSite=Strict and the JSON content type already keep other sites' forms out; this
+    /// holds for browsers that send either header even if one of those failed.)
+    static func crossSite(_ request: Request) -> Rejection? {
+        if let site = request.headers[.init("Sec-Fetch-Site")!], !["same-origin", "none"].contains(site) {
+            return Rejection(.crossSiteRequest, "a request from another site (\(site)) cannot use this site's session")
+        }
+        if let origin = request.headers[.origin] {
+            let host = request.head.authority ?? "no host"
+            guard origin == "http://\(host)" || origin == "https://\(host)" else {
+                return Rejection(.crossSiteRequest, "a request from \(origin) cannot use the session of \(host)")
+            }
+        }
+        return nil
+    }
+}
+
+/// How callers prove who they are (docs/OPERATIONS.md, "Sign-in").
+public struct AuthSettings: Sendable {
+    /// Whether every command needs a session or the service token (`API_AUTH=on`).
+    public var required: Bool
+    /// The token that lets a machine act for any user (`API_SERVICE_TOKEN`); none: no machine may.
+    public var serviceToken: String?
+    /// bcrypt's cost for new passwords (2^cost rounds).
+    public var bcryptCost: UInt8
+    /// Whether the session cookie is sent over HTTPS only (on behind a TLS front).
+    public var secureCookie: Bool
+
+    public init(required: Bool, serviceToken: String?, bcryptCost: UInt8, secureCookie: Bool) {
+        self.required = required
+        self.serviceToken = serviceToken
+        self.bcryptCost = bcryptCost
+        self.secureCookie = secureCookie
+    }
+}

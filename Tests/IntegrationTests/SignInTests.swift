@@ -1,0 +1,117 @@
+import Configuration
+import DayTraderCore
+import Foundation
+import HTTPTypes
+import ServiceSupport
+import Testing
+import TradingStore
+import TransactionServer
+
+/// Sign-in against a real server and PostgreSQL, with `API_AUTH=on`: who may run which
+/// command for whom, sessions across instances, the service token, limits on guessing.
+@Suite(.timeLimit(.minutes(10))) struct SignInTests {
+    static let token = "service-\(UUID().uuidString)"
+    /// bcrypt's least cost: the tests check what is stored and compared, not how slowly.
+    static let settings: [String: ConfigValue] = [
+        "api.auth": "on", "api.service.token": .init(.string(token), isSecret: true), "auth.bcrypt.cost": 4,
+    ]
+    static let password = "correct horse battery"
+
+    static func cookie(of reply: CommandClient.Reply) -> HTTPFields {
+        guard let setCookie = reply.headers[.setCookie], let pair = setCookie.split(separator: ";").first else { return [:] }
+        return [.cookie: String(pair)]
+    }
+
+    static var service: HTTPFields { [.authorization: "Bearer \(token)"] }
+
+    @Test func aTraderActsForThemselvesOnlyAndTheRestIsLoggedAndChangesNothing() async throws {
+        let fixture = try await TradingServerFixture.make(settings: Self.settings)
+        let alice = Unique.user("alice"), bob = Unique.user("bob")
+        try await fixture.withServer { client in
+            // Neither a session nor the token: refused before anything is read, and not logged.
+            #expect(try await client.send("add", ["user": alice, "amount": "10.00"]).status == .unauthorized)
+            #expect(try await client.send("add", ["user": alice, "amount": "10.00"], headers: [.authorization: "Bearer wrong"]).status == .unauthorized)
+
+            let signedUp = try await client.send("auth/signup", ["name": alice, "password": Self.password])
+            #expect(signedUp.status == .created, "\(signedUp.body)")
+            let setCookie = signedUp.headers[.setCookie] ?? ""
+            #expect(setCookie.contains("HttpOnly") && setCookie.contains("SameSite=Strict"), "\(setCookie)")
+            let session = Self.cookie(of: signedUp)
+            #expect(try await client.get("/api/auth/session", headers: session)["name"] == alice)
+
+            // The service acts for anyone, with its own numbers.
+            let bobAdd = try await client.send("add", ["user": bob, "amount": "50.00", "transactionNum": 7], headers: Self.service)
+            #expect(bobAdd.isOK && bobAdd["transactionNum"] == "7", "\(bobAdd.body)")
+
+            // Alice for alice: yes, numbered by the server whatever she sends.
+            let own = try await client.send("add", ["user": alice, "amount": "10.00", "transactionNum": 5], headers: session)
+            #expect(own.isOK, "\(own.body)")
+            #expect((Int64(own["transactionNum"] ?? "") ?? 0) >= 1_000_000_000, "a person's transactionNum is assigned: \(own.body)")
+            // Alice for bob: 403, logged as an errorEvent, and bob's cash is untouched.
+            let other = try await client.send("add", ["user": bob, "amount": "1000.00", "idempotencyKey": "k1"], headers: session)
+            #expect(other.status == .forbidden && other.errorCode == "forbidden", "\(other.body)")
+            #expect(try await client.send("display-summary", ["user": bob], headers: session).status == .forbidden)
+            #expect(try await fixture.int64("SELECT cash FROM accounts WHERE user_id = \(bob)") == 5_000)
+            let errors = try await fixture.outboxEvents().filter { $0.kind == .errorEvent && $0.username == bob }
+            #expect(errors.count == 2, "each refused command is logged: \(errors)")
+
+            // The same key is alice's, not bob's: bob (through the service) is not refused for it.
+            #expect(try await client.send("add", ["user": bob, "amount": "1.00", "idempotencyKey": "k1"], headers: Self.service).isOK)
+
+            // Signed out: the cookie opens nothing any more, on any instance.
+            let out = try await client.transport("/api/auth/signout", .post, nil, headers: session)
+            #expect(out.0 == .noContent)
+            #expect(try await client.send("add", ["user": alice, "amount": "1.00"], headers: session).status == .unauthorized)
+        }
+    }
+
+    @Test func anAuditorReadsAnyoneAndTheSessionHoldsOnEveryInstance() async throws {
+        let fixture = try await TradingServerFixture.make(settings: Self.settings)
+        let alice = Unique.user("alice"), carol = Unique.user("carol")
+        try await fixture.withServer(name: "a") { first in
+            try await fixture.withServer(name: "b") { second in
+                #expect(try await first.send("add", ["user": alice, "amount": "10.00"], headers: Self.service).isOK)
+                // Staff are made by an operator, never signed up.
+                let made = try await fixture.withPostgres { postgres in
+                    try await WebSessions(
+                        store: WebAccountStore(client: postgres, logger: TestServices.logger), clock: SystemClock(),
+                        settings: AuthSettings(required: true, serviceToken: nil, bcryptCost: 4, secureCookie: false)
+                    ).addAccount(name: carol, role: .auditor, password: Self.password)
+                }
+                #expect((try? made.get())?.role == .auditor)
+                let signedIn = try await first.send("auth/signin", ["name": carol, "password": Self.password])
+                #expect(signedIn.isOK && signedIn["role"] == "auditor", "\(signedIn.body)")
+                let session = Self.cookie(of: signedIn)
+                // Signed in on one instance, served by the other.
+                let summary = try await second.send("display-summary", ["user": alice], headers: session)
+                #expect(summary.isOK && summary["cash"] == "10.00", "\(summary.body)")
+                let add = try await second.send("add", ["user": alice, "amount": "1.00"], headers: session)
+                #expect(add.status == .forbidden && add.body.contains("auditor"), "\(add.body)")
+                // From another site, the session is refused even for a read.
+                var crossSite = session
+                crossSite[.origin] = "http://evil.example"
+                #expect(try await second.send("display-summary", ["user": alice], headers: crossSite).errorCode == "cross_site_request")
+            }
+        }
+    }
+
+    @Test func guessingIsStoppedPerNameAndSignUpRefusesTakenNamesAndWeakPasswords() async throws {
+        let fixture = try await TradingServerFixture.make(settings: Self.settings)
+        let dave = Unique.user("dave")
+        try await fixture.withServer { client in
+            #expect(try await client.send("auth/signup", ["name": dave, "password": "short"]).errorCode == "weak_password")
+            #expect(try await client.send("auth/signup", ["name": "bad name!", "password": Self.password]).errorCode == "invalid_user_id")
+            #expect(try await client.send("auth/signup", ["name": dave, "password": Self.password]).status == .created)
+            #expect(try await client.send("auth/signup", ["name": dave, "password": Self.password]).errorCode == "name_taken")
+            for _ in 0..<SignInRules.failuresPerName {
+                #expect(try await client.send("auth/signin", ["name": dave, "password": "wrong password"]).errorCode == "bad_credentials")
+            }
+            // The right password too, now: the name is locked for the window.
+            let locked = try await client.send("auth/signin", ["name": dave, "password": Self.password])
+            #expect(locked.status == .tooManyRequests && locked.errorCode == "too_many_attempts", "\(locked.body)")
+            // A name with no account fails the same way as a wrong password.
+            #expect(try await client.send("auth/signin", ["name": Unique.user("nobody"), "password": Self.password]).errorCode == "bad_credentials")
+        }
+        #expect(try await fixture.int64("SELECT count(*) FROM web_accounts WHERE name = \(dave) AND password_hash LIKE '$2%'") == 1, "only a bcrypt hash is stored")
+    }
+}
