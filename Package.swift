@@ -162,7 +162,8 @@ let package = Package(
         .executableTarget(
             name: "transaction-server",
             dependencies: [
-                "TransactionServer",
+                "TransactionServer", "DayTraderCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),

@@ -1,10 +1,9 @@
+import ChildProcess
 import Configuration
 import DayTraderCore
 import Foundation
 import HTTPTypes
-import ServiceSupport
 import Testing
-import TradingStore
 import TransactionServer
 
 /// Sign-in against a real server and PostgreSQL, with `API_AUTH=on`: who may run which
@@ -25,7 +24,8 @@ import TransactionServer
     static var service: HTTPFields { [.authorization: "Bearer \(token)"] }
 
     @Test func aTraderActsForThemselvesOnlyAndTheRestIsLoggedAndChangesNothing() async throws {
-        let fixture = try await TradingServerFixture.make(settings: Self.settings)
+        // No broker: every audit event stays in the outbox to be read.
+        let fixture = try await TradingServerFixture.make(rabbitMQPort: try freePort(), settings: Self.settings)
         let alice = Unique.user("alice"), bob = Unique.user("bob")
         try await fixture.withServer { client in
             // Neither a session nor the token: refused before anything is read, and not logged.
@@ -72,13 +72,10 @@ import TransactionServer
             try await fixture.withServer(name: "b") { second in
                 #expect(try await first.send("add", ["user": alice, "amount": "10.00"], headers: Self.service).isOK)
                 // Staff are made by an operator, never signed up.
-                let made = try await fixture.withPostgres { postgres in
-                    try await WebSessions(
-                        store: WebAccountStore(client: postgres, logger: TestServices.logger), clock: SystemClock(),
-                        settings: AuthSettings(required: true, serviceToken: nil, bcryptCost: 4, secureCookie: false)
-                    ).addAccount(name: carol, role: .auditor, password: Self.password)
-                }
+                let made = try await addWebAccount(configuration: fixture.configuration(name: "ops"), name: carol, role: .auditor, password: Self.password, logger: TestServices.logger)
                 #expect((try? made.get())?.role == .auditor)
+                let again = try await addWebAccount(configuration: fixture.configuration(name: "ops"), name: carol, role: .supervisor, password: Self.password, logger: TestServices.logger)
+                #expect(again.failure?.code == .nameTaken)
                 let signedIn = try await first.send("auth/signin", ["name": carol, "password": Self.password])
                 #expect(signedIn.isOK && signedIn["role"] == "auditor", "\(signedIn.body)")
                 let session = Self.cookie(of: signedIn)
@@ -113,5 +110,12 @@ import TransactionServer
             #expect(try await client.send("auth/signin", ["name": Unique.user("nobody"), "password": Self.password]).errorCode == "bad_credentials")
         }
         #expect(try await fixture.int64("SELECT count(*) FROM web_accounts WHERE name = \(dave) AND password_hash LIKE '$2%'") == 1, "only a bcrypt hash is stored")
+    }
+}
+
+extension Result {
+    var failure: Failure? {
+        if case .failure(let failure) = self { return failure }
+        return nil
     }
 }
