@@ -59,6 +59,7 @@ public func buildApplication(
     let sessions = WebSessions(store: WebAccountStore(client: postgres, logger: logger), clock: clock, settings: configuration.auth)
     CommandRoutes(service: service, sessions: sessions, logger: logger).register(on: router)
     AuthRoutes(sessions: sessions).register(on: router)
+    WebPages().register(on: router)
     AuditBarrierRoute(store: store, logger: logger).register(on: router)
     // Ready only while Postgres answers: without it no command can run.
     router.addOperationalRoutes(database: postgres, metrics: metrics, logger: logger)
