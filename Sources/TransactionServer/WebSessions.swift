@@ -50,16 +50,9 @@ public struct WebSessions: Sendable {
 
     /// A new trader's account, signed in at once.
     public func signUp(name: String, password: String) async throws -> Result<(WebAccount, token: String), Rejection> {
-        do {
-            let user = try SignInRules.checkName(name)
-            try SignInRules.checkPassword(password)
-            let account = WebAccount(name: user.rawValue, role: .trader, passwordHash: try await hash(password))
-            guard try await store.create(account) else {
-                return .failure(Rejection(.nameTaken, "there is an account named \(user.rawValue) already"))
-            }
-            return .success((account, try await startSession(for: account)))
-        } catch let rejection as Rejection {
-            return .failure(rejection)
+        switch try await addAccount(name: name, role: .trader, password: password) {
+        case .success(let account): .success((account, try await startSession(for: account)))
+        case .failure(let rejection): .failure(rejection)
         }
     }
 

@@ -96,6 +96,12 @@ import TransactionServer
         let fixture = try await TradingServerFixture.make(settings: Self.settings)
         let dave = Unique.user("dave")
         try await fixture.withServer { client in
+            // The page and its parts, which need no session, each with this site as its only source.
+            for (path, type) in [("/", "text/html"), ("/app.js", "text/javascript"), ("/style.css", "text/css")] {
+                let page = try await client.get(path)
+                #expect(page.isOK && page.headers[.contentType]?.hasPrefix(type) == true, "\(path)")
+                #expect(page.headers[.contentSecurityPolicy]?.hasPrefix("default-src 'self'") == true, "\(path)")
+            }
             #expect(try await client.send("auth/signup", ["name": dave, "password": "short"]).errorCode == "weak_password")
             #expect(try await client.send("auth/signup", ["name": "bad name!", "password": Self.password]).errorCode == "invalid_user_id")
             #expect(try await client.send("auth/signup", ["name": dave, "password": Self.password]).status == .created)
