@@ -58,6 +58,9 @@ import Testing
         let user = Unique.user("frozen")
         try await fixture.withServer { client in
             #expect(try await client.send("add", ["user": user, "amount": "10.00"]).isOK)
+            // No new connection either (the pool would open one beside the frozen ones), then
+            // every backend of the database frozen.
+            try await Self.connectionLimit(0, on: fixture.database)
             let backends = try await TestServices.withPostgres(database: "postgres", user: "postgres") { postgres in
                 var pids: [Int32] = []
                 let rows = try await postgres.query(
@@ -75,10 +78,12 @@ import Testing
                 frozen = try await client.send("add", ["user": user, "amount": "5.00", "idempotencyKey": "frozen-\(user)"])
             } catch {
                 for pid in backends { kill(pid, SIGCONT) }
+                try await Self.connectionLimit(-1, on: fixture.database)
                 throw error
             }
             let waited = started.duration(to: .now)
             for pid in backends { kill(pid, SIGCONT) }
+            try await Self.connectionLimit(-1, on: fixture.database)
             #expect(frozen.status == .serviceUnavailable && frozen.errorCode == "unavailable", "\(frozen)")
             #expect(waited < .seconds(20), "answered after \(waited)")
             // The database back: the instance serves, and the retry with the key applies once.
@@ -86,5 +91,13 @@ import Testing
             #expect(try await client.send("display-summary", ["user": user])["cash"] == "15.00")
         }
         try await fixture.checkLedgerMatchesBalances()
+    }
+
+    /// `ALTER DATABASE ... CONNECTION LIMIT`: 0 refuses every new connection of the servers'
+    /// user; -1 lifts the limit.
+    static func connectionLimit(_ limit: Int, on database: String) async throws {
+        _ = try await TestServices.withPostgres(database: "postgres", user: "postgres") { postgres in
+            try await postgres.query(PostgresQuery(unsafeSQL: "ALTER DATABASE \"\(database)\" CONNECTION LIMIT \(limit)"), logger: TestServices.logger)
+        }
     }
 }
