@@ -26,8 +26,14 @@ import Testing
         try await emulator.stop()
     }
 
-    func client(port: Int, timeout: Duration = .seconds(5), attempts: Int = 3) -> LegacyQuoteClient {
+    /// Generous time limits unless a test is about them: at the start of `make test` every suite
+    /// starts at once on two cores, and an answer 2 s late is no fault of the emulator's.
+    func client(port: Int, timeout: Duration = .seconds(30), attempts: Int = 3) -> LegacyQuoteClient {
         LegacyQuoteClient(host: "127.0.0.1", port: port, timeout: timeout, attempts: attempts, logger: Self.silent)
+    }
+
+    func remote(port: Int) -> QuoteEmulatorRemote {
+        QuoteEmulatorRemote(host: "127.0.0.1", port: port, timeout: .seconds(30))
     }
 
     @Test func fetchReturnsTheEmulatorsDeterministicQuote() async throws {
@@ -70,7 +76,7 @@ import Testing
 
     @Test func controlLinesDriveTheEmulatorOverTCP() async throws {
         try await withEmulator { emulator, port in
-            let remote = QuoteEmulatorRemote(host: "127.0.0.1", port: port)
+            let remote = self.remote(port: port)
             #expect(try await remote.send("!SET ABC 12.34") == "OK")
             let quote = try await client(port: port).fetch(symbol: abc, user: alice)
             #expect(quote.price == Money(cents: 1_234))
@@ -89,7 +95,7 @@ import Testing
 
     @Test func typedRemoteCallsMatchTheInProcessState() async throws {
         try await withEmulator { emulator, port in
-            let remote = QuoteEmulatorRemote(host: "127.0.0.1", port: port)
+            let remote = self.remote(port: port)
             try await remote.setPrice(Money(cents: 500), for: xyz)
             #expect(try await client(port: port).fetch(symbol: xyz, user: alice).price == Money(cents: 500))
             #expect(try await remote.hitCount(for: xyz) == emulator.hitCount(for: xyz))
@@ -101,7 +107,7 @@ import Testing
     @Test(arguments: ["abc,alice", "ABC", "ABC,al ice", "ABCD,alice", "ABC,alice,extra", ""])
     func invalidRequestsGetNAAndAreNotHits(_ request: String) async throws {
         try await withEmulator { emulator, port in
-            let reply = try await QuoteEmulatorRemote(host: "127.0.0.1", port: port).send(request)
+            let reply = try await remote(port: port).send(request)
             #expect(QuoteWireFormat.isRejection(reply), "reply: \(reply)")
             #expect(reply.hasPrefix("0.00,"))
             #expect(emulator.hitCount() == 0)
@@ -111,7 +117,7 @@ import Testing
     @Test func anOverlongRequestIsAnsweredAsInvalid() async throws {
         try await withEmulator { _, port in
             let garbage = String(repeating: "A", count: 5_000)
-            let reply = try await QuoteEmulatorRemote(host: "127.0.0.1", port: port).send(garbage)
+            let reply = try await remote(port: port).send(garbage)
             #expect(reply.hasPrefix("0.00,NA,NA,"))
         }
     }
@@ -167,7 +173,7 @@ import Testing
 
     @Test func givesUpAfterItsLastAttempt() async throws {
         try await withEmulator { emulator, port in
-            try await QuoteEmulatorRemote(host: "127.0.0.1", port: port).injectFault(.drop, count: 3)
+            try await remote(port: port).injectFault(.drop, count: 3)
             await #expect {
                 try await client(port: port, attempts: 3).fetch(symbol: abc, user: alice)
             } throws: { error in
