@@ -31,9 +31,8 @@ public enum CommandHTTP {
     /// Only `Content-Type: application/json` is read (415 otherwise: a plain HTML form on any site
     /// cannot post a command), and a body over ``maximumBodyBytes`` is refused unread (413).
     public static func decode(_ name: CommandName, from request: Request) async -> Decoded {
-        let mediaType = request.headers[.contentType]?.split(separator: ";").first?.trimmingCharacters(in: .whitespaces).lowercased()
-        guard mediaType == "application/json" else {
-            return .refused(error(.unsupportedMediaType, code: Rejection.Code.malformedCommand.rawValue, message: "the body must be JSON: send 'Content-Type: application/json'"))
+        if let notJSON = refusalUnlessJSON(request) {
+            return .refused(notJSON)
         }
         if let length = request.headers[.contentLength].flatMap(Int.init), length > maximumBodyBytes {
             return .refused(tooLarge)
@@ -75,6 +74,16 @@ public enum CommandHTTP {
         }
         let commandRequest = CommandRequest(name: name.rawValue, user: fields.user, symbol: fields.symbol, amount: fields.amount, filename: fields.filename)
         return .command(Submitted(request: commandRequest, transactionNum: fields.number, idempotencyKey: key))
+    }
+
+    /// 415 unless the body is declared `application/json` (parameters allowed): what keeps a
+    /// plain HTML form on another site from posting to any of the JSON routes.
+    public static func refusalUnlessJSON(_ request: Request) -> Response? {
+        let mediaType = request.headers[.contentType]?.split(separator: ";").first?.trimmingCharacters(in: .whitespaces).lowercased()
+        guard mediaType == "application/json" else {
+            return error(.unsupportedMediaType, code: Rejection.Code.malformedCommand.rawValue, message: "the body must be JSON: send 'Content-Type: application/json'")
+        }
+        return nil
     }
 
     struct WrongType: Error {

@@ -44,10 +44,7 @@ struct AuthRoutes {
     private func withCredentials(
         _ request: Request, _ action: (String, String) async throws -> Result<(WebAccount, String, HTTPResponse.Status), Rejection>
     ) async throws -> Response {
-        let mediaType = request.headers[.contentType]?.split(separator: ";").first?.trimmingCharacters(in: .whitespaces).lowercased()
-        guard mediaType == "application/json" else {
-            return CommandHTTP.error(.unsupportedMediaType, code: Rejection.Code.malformedCommand.rawValue, message: "the body must be JSON: send 'Content-Type: application/json'")
-        }
+        if let notJSON = CommandHTTP.refusalUnlessJSON(request) { return notJSON }
         if let crossSite = WebSessions.crossSite(request) { return CommandHTTP.error(crossSite) }
         guard let bytes = try? await request.body.collect(upTo: CommandHTTP.maximumBodyBytes),
               let body = try? JSONValue(parsing: bytes.readableBytesView),
