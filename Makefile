@@ -6,8 +6,8 @@
 #   make bench-million  the same with 1,000 users and 1,000,000 generated commands
 #   make bench-audit  the audit server alone: its ingest rate and its memory while dumping
 #   make demo   the whole stack up, a workload replayed through HAProxy, log.xml written and
-#               validated, the report printed, the stack stopped (KEEP=1 leaves it up;
-#               WORKLOAD=path replays another file)
+#               validated, the report printed; the stack stays up for the web page, whose address
+#               and accounts it prints (KEEP=0 stops it; WORKLOAD=path replays another file)
 #   make up / make down / make status   the whole stack on this machine (scripts/stack.sh)
 
 SHELL := /bin/bash
@@ -19,7 +19,7 @@ SWIFT_BUILD_FLAGS ?=
 .PHONY: test deps build release services-up services-down up down status demo clean bench bench-million bench-audit chaos soak
 STACK_RUN_DIR ?= $(CURDIR)/run/stack
 WORKLOAD ?= workloads/50User_synthetic
-KEEP ?= 0
+KEEP ?= 1
 
 ## Debian packages the build and the tests need; installed only when missing.
 deps:
@@ -101,7 +101,8 @@ down:
 status:
 	@scripts/stack.sh status $(STACK_RUN_DIR)
 
-## The main job: stack up, WORKLOAD replayed, out/log.xml written and validated, report printed.
+## The main job: stack up, WORKLOAD replayed, out/log.xml written and validated, report printed,
+## the page's address and accounts printed (make down stops the stack).
 demo: release
 	@BIN_DIR=$$(swift build -c release --show-bin-path) WORKLOAD="$(WORKLOAD)" KEEP="$(KEEP)" \
 		RUN_DIR="$(STACK_RUN_DIR)" scripts/demo.sh

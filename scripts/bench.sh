@@ -46,6 +46,7 @@ trap finish EXIT
 rm -rf "$run_dir" "$out"
 mkdir -p "$out"
 "$repo/scripts/stack.sh" up "$run_dir" >"$out/stack-up.log" 2>&1 || { cat "$out/stack-up.log" >&2; exit 1; }
+export_service_token "$run_dir"
 
 # The ceiling, into $1: pgbench on the reference function in a database of its own, then dropped.
 ceiling() {

@@ -46,6 +46,7 @@ trap finish EXIT
 rm -rf "$run_dir" "$out"
 mkdir -p "$out"
 "$repo/scripts/stack.sh" up "$run_dir" >"$out/stack.log" 2>&1 || { cat "$out/stack.log" >&2; exit 1; }
+export_service_token "$run_dir"
 
 now_ms() { date +%s%3N; }
 # Brings back whatever is not running (stack.sh up starts only what is missing).

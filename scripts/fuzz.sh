@@ -36,6 +36,7 @@ trap finish EXIT
 rm -rf "$run_dir" "$out"
 mkdir -p "$out"
 "$repo/scripts/stack.sh" up "$run_dir" >"$out/stack.log" 2>&1 || { cat "$out/stack.log" >&2; exit 1; }
+export_service_token "$run_dir"
 
 front=http://127.0.0.1:$FRONT_PORT
 status=0
@@ -44,10 +45,12 @@ status=0
 "$venv/bin/st" run "$front/openapi.yaml" --url "$front" --seed "$seed" --max-examples "$examples" \
     --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance \
     --exclude-path-regex '^/(health|metrics|internal|openapi)' --workers 2 --no-color \
+    --header "Authorization: Bearer $API_SERVICE_TOKEN" \
     >"$out/schemathesis.log" 2>&1 || status=$?
 tail -25 "$out/schemathesis.log"
 
 dump=$(curl -s -o "$out/log.xml" -w '%{http_code}' --max-time 300 -X POST -H 'Content-Type: application/json' \
+    -H "Authorization: Bearer $API_SERVICE_TOKEN" \
     --data-binary '{"filename":"fuzz.xml"}' "$front/api/dumplog")
 schema=$(log_schema)
 if [ "$dump" != 200 ]; then

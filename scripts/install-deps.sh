@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the project needs, only those that are missing.
 set -euo pipefail
-packages=(pkg-config curl libhiredis-dev librabbitmq-dev postgresql redis-server rabbitmq-server haproxy libxml2-utils python3)
+packages=(pkg-config curl libhiredis-dev librabbitmq-dev postgresql redis-server rabbitmq-server haproxy libxml2-utils python3 python3-venv chromium chromium-driver fonts-liberation)
 missing=()
 for package in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

@@ -42,3 +42,10 @@ reconcile_stack() {
 port_is_free() {
     ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
 }
+
+# The service token of the stack whose run directory is $1 (scripts/stack.sh makes one there,
+# unless API_SERVICE_TOKEN was set), exported for the workload generator and curl.
+export_service_token() {
+    [ -n "${API_SERVICE_TOKEN:-}" ] || API_SERVICE_TOKEN=$(cat "$1/service-token")
+    export API_SERVICE_TOKEN
+}

@@ -37,6 +37,7 @@ mkdir -p "$out"
 workload=$out/workload
 "$bin/workload-generator" generate --users "$users" --commands $((rate * minutes * 60)) --seed "$seed" --output "$workload" >/dev/null
 "$repo/scripts/stack.sh" up "$run_dir" >"$out/stack.log" 2>&1 || { cat "$out/stack.log" >&2; exit 1; }
+export_service_token "$run_dir"
 
 python3 "$repo/scripts/bench/sample.py" "$run_dir" "$out/processes.json" &
 sampler=$!

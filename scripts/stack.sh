@@ -20,8 +20,11 @@
 #                      test run's defaults, so `make test` can run while the stack is up)
 #   QUOTE_LATENCY      the emulator's latency: none, fixed:<ms> or legacy (default none)
 #   LOG_LEVEL          the servers' log level (default info)
-# Any other variable the servers read (docs/OPERATIONS.md), such as QUOTE_LIFETIME_MS or
-# AUDIT_SUPERVISOR_TOKEN, is passed through to them.
+#   API_AUTH           on (default: every request needs a session or the service token) or off
+#   API_SERVICE_TOKEN  the machines' token (the workload generator's); default: a random one made
+#                      on first `up` and kept in RUN_DIR/service-token (`env` prints it)
+# Any other variable the servers read (docs/OPERATIONS.md), such as QUOTE_LIFETIME_MS, is passed
+# through to them.
 set -euo pipefail
 
 source "$(dirname "$0")/lib.sh"
@@ -41,6 +44,15 @@ quote_port=${QUOTE_PORT:-4444}
 export PG_PORT=${PG_PORT:-25532} REDIS_PORT=${REDIS_PORT:-26479} RABBITMQ_PORT=${RABBITMQ_PORT:-25772}
 
 case "$servers" in '' | *[!0-9]* | 0) echo "SERVERS must be a whole number of at least 1, not '$servers'" >&2; exit 2 ;; esac
+
+# The service token: API_SERVICE_TOKEN if set, else the run directory's own (made once, private).
+service_token() {
+    if [ -n "${API_SERVICE_TOKEN:-}" ]; then echo "$API_SERVICE_TOKEN"; return; fi
+    if [ ! -s "$run_dir/service-token" ]; then
+        (umask 077 && head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$run_dir/service-token")
+    fi
+    cat "$run_dir/service-token"
+}
 
 bin_dir() {
     if [ -n "${BIN_DIR:-}" ]; then echo "$BIN_DIR"; else (cd "$repo" && swift build -c release --show-bin-path); fi
@@ -123,6 +135,7 @@ up() {
     "$repo/scripts/services.sh" start "$run_dir"
     eval "$("$repo/scripts/services.sh" env "$run_dir")"
     export LOG_LEVEL=${LOG_LEVEL:-info} QUOTE_HOST=127.0.0.1 QUOTE_PORT=$quote_port HTTP_HOST=127.0.0.1
+    export API_AUTH=${API_AUTH:-on} API_SERVICE_TOKEN; API_SERVICE_TOKEN=$(service_token)
 
     if launch quote-server "$quote_port" "$bin/quote-server" --port "$quote_port" --latency "${QUOTE_LATENCY:-none}"; then
         await_port quote-server "$quote_port"
@@ -202,7 +215,7 @@ case "$action" in
     status) status ;;
     env)
         "$repo/scripts/services.sh" env "$run_dir"
-        echo "export DAYTRADER_URL=http://127.0.0.1:$front_port"
+        echo "export DAYTRADER_URL=http://127.0.0.1:$front_port API_SERVICE_TOKEN=$(service_token)"
         ;;
     *) echo "$usage" >&2; exit 2 ;;
 esac

@@ -8,13 +8,6 @@ import Prometheus
 import ServiceSupport
 import _NIOFileSystem
 
-/// Whether the Authorization header carries `token`, compared in constant time.
-private func isBearer(_ header: String?, of token: String) -> Bool {
-    let given = Array((header ?? "").utf8), expected = Array("Bearer \(token)".utf8)
-    guard given.count == expected.count else { return false }
-    return zip(given, expected).reduce(UInt8(0)) { $0 | ($1.0 ^ $1.1) } == 0
-}
-
 /// Builds the audit server: the consumer that stores events, and DUMPLOG over HTTP
 /// (`POST /api/dumplog`, the XML as the response).
 public func buildAuditApplication(
@@ -35,6 +28,7 @@ public func buildAuditApplication(
         barrierTimeout: .milliseconds(configuration.barrierTimeoutMillis), logger: logger
     )
 
+    let callers = Callers(sessions: HTTPSessionLookup(baseURL: configuration.tradingURL), settings: configuration.callers)
     let router = Router()
     router.add(middleware: MetricsMiddleware())
     router.post(RouterPath(CommandHTTP.path(for: .dumplog))) { request, _ -> Response in
@@ -43,9 +37,14 @@ public func buildAuditApplication(
         case .command(let decoded): submitted = decoded
         case .refused(let response): return response
         }
-        let bySupervisor = configuration.supervisorToken.map { isBearer(request.headers[.authorization], of: $0) } ?? true
         do {
-            switch try await dumps.dump(submitted.request, transactionNum: submitted.transactionNum, idempotencyKey: submitted.idempotencyKey, bySupervisor: bySupervisor) {
+            let caller: Caller
+            switch try await callers.caller(of: request) {
+            case .success(let found): caller = found
+            // Not logged: a request that proves no identity is no one's command.
+            case .failure(let rejection): return CommandHTTP.error(rejection)
+            }
+            switch try await dumps.dump(submitted.request, transactionNum: submitted.transactionNum, idempotencyKey: submitted.idempotencyKey, caller: caller) {
             case .rejected(let reply):
                 return CommandHTTP.response(for: reply)
             case .written(let dump, let events, let transactionNum):

@@ -31,9 +31,9 @@ public struct AuditConfiguration: Sendable {
     public var dumpsAtOnce: Int
     /// How long DUMPLOG waits for events in flight (AUDIT_BARRIER_TIMEOUT_MS).
     public var barrierTimeoutMillis: Int
-    /// The bearer token that makes a caller the supervisor (AUDIT_SUPERVISOR_TOKEN); without
-    /// one, every caller may dump the whole log (a development set-up).
-    public var supervisorToken: String?
+    /// Who may dump: API_AUTH and API_SERVICE_TOKEN, as the transaction servers read them
+    /// (sessions are theirs: the audit server asks them at TRADING_URL whose a cookie is).
+    public var callers: CallerSettings
     public var logLevel: Logger.Level
 
     public init(reader config: ConfigReader) throws {
@@ -50,7 +50,7 @@ public struct AuditConfiguration: Sendable {
         dumpMinimumFreeMB = config.int(forKey: "audit.dump.min.free.mb", default: 1_024)
         dumpsAtOnce = config.int(forKey: "audit.dumps.at.once", default: 4)
         barrierTimeoutMillis = config.int(forKey: "audit.barrier.timeout.ms", default: 60_000)
-        supervisorToken = config.string(forKey: "audit.supervisor.token", isSecret: true).flatMap { $0.isEmpty ? nil : $0 }
+        callers = try CallerSettings(reader: config)
         logLevel = Logger.Level(reader: config)
         guard dumpsKept >= 1, dumpMinimumFreeMB >= 0, dumpsAtOnce >= 1 else {
             throw ConfigurationError("AUDIT_DUMP_KEEP and AUDIT_DUMPS_AT_ONCE must be at least 1, AUDIT_DUMP_MIN_FREE_MB at least 0")

@@ -4,8 +4,9 @@ import _NIOFileSystem
 
 /// Where DUMPLOG files go, and how much of the disk they may take.
 ///
-/// - Each caller has a directory of its own: the supervisor's `supervisor/`, each user's
-///   `users/<user id>/`, so no caller's dump replaces another's.
+/// - Each caller has a directory of its own: the service's `service/`, each auditor's or
+///   supervisor's `staff/<name>/`, each user's `users/<user id>/` (their own log, dumped by
+///   them or by an anonymous caller), so no caller's dump replaces another's.
 /// - A dump is written to a temporary file, opened for reading, then renamed into place: a
 ///   reader of the path never sees half a log, and the response is read from the file this dump
 ///   wrote (``WrittenDump/file``), whatever another dump of the same name does to the path.
@@ -16,9 +17,15 @@ struct DumpFiles: Sendable {
     let keep: Int
     let minimumFreeBytes: Int64
 
-    /// The directory of a caller's dumps.
-    func directory(bySupervisor: Bool, user: UserID?) -> String {
-        if !bySupervisor, let user { "\(root)/users/\(user.rawValue)" } else { "\(root)/supervisor" }
+    /// The directory of a caller's dumps (of `user`'s log, or of the whole log when `nil`).
+    func directory(for caller: Caller, user: UserID?) -> String {
+        switch caller {
+        case .service: "\(root)/service"
+        case .person(let name, .auditor), .person(let name, .supervisor): "\(root)/staff/\(name)"
+        case .person(let name, .trader): "\(root)/users/\(name)"
+        // Access lets an anonymous caller dump one user's log only.
+        case .anonymous: "\(root)/users/\(user?.rawValue ?? "-")"
+        }
     }
 
     /// Makes `directory`, and refuses (audit_unavailable) while the disk has too little free.

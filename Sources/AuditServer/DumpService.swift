@@ -34,17 +34,18 @@ public struct DumpService: Sendable {
         case rejected(CommandReply)
     }
 
-    /// - Parameter bySupervisor: whether the caller proved to be the supervisor; only the
-    ///   supervisor may dump the whole log (a user's own log is open to its caller).
-    public func dump(_ request: CommandRequest, transactionNum given: Int64?, idempotencyKey: String?, bySupervisor: Bool) async throws -> Outcome {
+    /// - Parameter caller: who asks (``Access`` says for whom they may dump: the whole log is
+    ///   the service's and a supervisor's only); only the service may choose `transactionNum`.
+    public func dump(_ request: CommandRequest, transactionNum clientNumber: Int64?, idempotencyKey: String?, caller: Caller) async throws -> Outcome {
         let now = clock.now().unixMillis
+        let given = Access.mayNumberCommands(caller) ? clientNumber : nil
         var transactionNum = if let given { given } else { try await store.nextDumpTransactionNum() }
         // With a key, every attempt logs its outcome under one record id, which the audit store
         // keeps once: a retry is logged once however the first attempt ended, and keeps its number.
-        // The key is the caller's own: the supervisor's, or the named user's.
+        // The key is the caller's own (``Caller/keyOwner(actingFor:)``).
         var recordID = RecordID.next()
         if let idempotencyKey {
-            let key = (bySupervisor ? KeyOwner.supervisor : .user(request.user)).scope(idempotencyKey)
+            let key = caller.keyOwner(actingFor: request.user).scope(idempotencyKey)
             switch try await store.claimDumpKey(key, fingerprint: request.fingerprint(transactionNum: given), transactionNum: transactionNum, recordID: recordID, at: now) {
             case .claimed(let id):
                 recordID = id
@@ -64,13 +65,10 @@ public struct DumpService: Sendable {
         guard case .dumplog(let user, let filename) = command else {
             return try await refuse(request, Rejection(.malformedCommand, "only DUMPLOG is served here"), transactionNum: transactionNum, at: now, id: recordID)
         }
-        guard user != nil || bySupervisor else {
-            return try await refuse(
-                request, Rejection(.supervisorOnly, "DUMPLOG of the whole log is for the supervisor: send 'Authorization: Bearer <supervisor token>'"),
-                transactionNum: transactionNum, at: now, id: recordID
-            )
+        if let refusal = Access.refusal(of: .dumplog, for: request.user, by: caller) {
+            return try await refuse(request, refusal, transactionNum: transactionNum, at: now, id: recordID)
         }
-        let directory = files.directory(bySupervisor: bySupervisor, user: user)
+        let directory = files.directory(for: caller, user: user)
         await slots.acquire()
         let written: Result<(WrittenDump, Int), any Error>
         do {

@@ -16,7 +16,8 @@ public enum Caller: Sendable, Hashable {
     /// A person signed in: their name (for a trader, the user id they trade as) and role.
     case person(name: String, role: Role)
     /// No credentials, where the system runs with `API_AUTH=off` (a course setup of trusted
-    /// clients only): treated as the service, as before sign-in existed.
+    /// clients only): treated as the service, as before sign-in existed, except that the whole
+    /// log stays closed to it.
     case anonymous
 
     /// Whose idempotency keys this caller's are (``KeyOwner``).
@@ -38,8 +39,11 @@ public enum Access {
     /// errorEvent like any refusal, changing nothing).
     public static func refusal(of command: CommandName, for user: String?, by caller: Caller) -> Rejection? {
         switch caller {
-        case .service, .anonymous:
+        case .service:
             return nil
+        case .anonymous:
+            guard command == .dumplog, user == nil else { return nil }
+            return Rejection(.supervisorOnly, "DUMPLOG of the whole log is for the supervisor: sign in as one, or send the service token as 'Authorization: Bearer <token>'")
         case .person(let name, .trader):
             if command == .dumplog, user == nil {
                 return Rejection(.supervisorOnly, "DUMPLOG of the whole log is for the supervisor; a trader may dump their own log only")

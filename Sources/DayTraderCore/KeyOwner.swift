@@ -3,13 +3,10 @@
 /// another's replies by guessing them. Stores hold a key only in its scoped form.
 ///
 /// A trader's, the service's and an anonymous caller's keys are kept under the user the command
-/// acts for; an auditor's or a signed-in supervisor's under their own name; a DUMPLOG sent with
-/// the supervisor's token is the supervisor's (``Caller/keyOwner(actingFor:)``).
+/// acts for; an auditor's or a supervisor's under their own name (``Caller/keyOwner(actingFor:)``).
 public enum KeyOwner: Hashable, Sendable {
     /// The user a command names, as sent (`nil` when it names none).
     case user(String?)
-    /// The supervisor's token.
-    case supervisor
     /// An auditor or supervisor signed in under this name.
     case staff(String)
 
@@ -20,7 +17,6 @@ public enum KeyOwner: Hashable, Sendable {
         return switch self {
         case .user(let user?): "u\(user.utf8.count):\(StoredText.escaped(user))|\(key)"
         case .user(nil): "u-|\(key)"
-        case .supervisor: "s|\(key)"
         case .staff(let name): "p\(name.utf8.count):\(StoredText.escaped(name))|\(key)"
         }
     }

@@ -69,3 +69,22 @@ extension AuditTopology {
         )
     }
 }
+
+/// Sign-in settings both servers read: API_AUTH (`on`, the default: every request needs a
+/// session or the service token; `off`: anyone may act for anyone, a course set-up of trusted
+/// clients) and API_SERVICE_TOKEN (the machines' token; empty or unset: no machine may).
+public struct CallerSettings: Sendable {
+    public var required: Bool
+    public var serviceToken: String?
+
+    public init(required: Bool, serviceToken: String?) {
+        self.required = required
+        self.serviceToken = serviceToken
+    }
+
+    public init(reader config: ConfigReader) throws {
+        let apiAuth = config.string(forKey: "api.auth", default: "on")
+        guard ["on", "off"].contains(apiAuth) else { throw ConfigurationError("API_AUTH is 'on' or 'off', not '\(apiAuth)'") }
+        self.init(required: apiAuth == "on", serviceToken: config.string(forKey: "api.service.token", isSecret: true).flatMap { $0.isEmpty ? nil : $0 })
+    }
+}

@@ -57,7 +57,7 @@ public func buildApplication(
     let router = Router()
     router.add(middleware: MetricsMiddleware())
     let sessions = WebSessions(store: WebAccountStore(client: postgres, logger: logger), clock: clock, settings: configuration.auth)
-    CommandRoutes(service: service, sessions: sessions, logger: logger).register(on: router)
+    CommandRoutes(service: service, callers: sessions.callers, logger: logger).register(on: router)
     AuthRoutes(sessions: sessions).register(on: router)
     WebPages().register(on: router)
     AuditBarrierRoute(store: store, logger: logger).register(on: router)

@@ -28,12 +28,12 @@ struct AuthRoutes {
         }
         // Who the session (or token) is: the pages ask on load, the audit server before a dump.
         router.get("/api/auth/session") { request, _ in
-            switch try await sessions.caller(of: request) {
-            case .success((.person(let name, let role), _)):
+            switch try await sessions.callers.caller(of: request) {
+            case .success(.person(let name, let role)):
                 return Self.account(.ok, name: name, role: role)
-            case .success((.service, _)):
+            case .success(.service):
                 return CommandHTTP.json(.ok, #"{"service":true}"#)
-            case .success((.anonymous, _)):
+            case .success(.anonymous):
                 return CommandHTTP.error(Rejection(.unauthenticated, "not signed in"))
             case .failure(let rejection):
                 return CommandHTTP.error(rejection)
@@ -45,7 +45,7 @@ struct AuthRoutes {
         _ request: Request, _ action: (String, String) async throws -> Result<(WebAccount, String, HTTPResponse.Status), Rejection>
     ) async throws -> Response {
         if let notJSON = CommandHTTP.refusalUnlessJSON(request) { return notJSON }
-        if let crossSite = WebSessions.crossSite(request) { return CommandHTTP.error(crossSite) }
+        if let crossSite = Callers.crossSite(request) { return CommandHTTP.error(crossSite) }
         guard let bytes = try? await request.body.collect(upTo: CommandHTTP.maximumBodyBytes),
               let body = try? JSONValue(parsing: bytes.readableBytesView),
               let name = body["name"]?.string, let password = body["password"]?.string

@@ -6,7 +6,7 @@ import ServiceSupport
 /// One route per command: `POST /api/add`, `/api/commit-buy`, `/api/display-summary`, ...
 struct CommandRoutes {
     let service: CommandService
-    let sessions: WebSessions
+    let callers: Callers
     let logger: Logger
 
     func register(on router: Router<BasicRequestContext>) {
@@ -20,8 +20,8 @@ struct CommandRoutes {
 
     private func handle(_ name: CommandName, _ request: Request) async throws -> Response {
         let caller: Caller
-        switch try await sessions.caller(of: request) {
-        case .success(let found): caller = found.caller
+        switch try await callers.caller(of: request) {
+        case .success(let found): caller = found
         // Not logged: a request that proves no identity is no one's command.
         case .failure(let rejection): return CommandHTTP.error(rejection)
         }

@@ -45,10 +45,8 @@ public struct ServerConfiguration: Sendable {
     public var keyRetentionMillis: Int64
     public var limits: CommandLimits
     public var logLevel: Logger.Level
-    /// Sign-in: API_AUTH (`on`: every command needs a session or the service token; `off`, the
-    /// default until the scripts and the generator send the token: a caller with neither acts
-    /// for anyone), API_SERVICE_TOKEN, AUTH_BCRYPT_COST (10), AUTH_COOKIE_SECURE (`false`;
-    /// `true` behind a TLS front).
+    /// Sign-in: API_AUTH and API_SERVICE_TOKEN (``CallerSettings``), AUTH_BCRYPT_COST (10),
+    /// AUTH_COOKIE_SECURE (`false`; `true` behind a TLS front).
     public var auth: AuthSettings
 
     public init(reader config: ConfigReader) throws {
@@ -73,13 +71,10 @@ public struct ServerConfiguration: Sendable {
         callTimeLimitMillis = config.int(forKey: "command.call.time.limit.ms", default: 60_000)
         keyRetentionMillis = Int64(config.int(forKey: "idempotency.retention.ms", default: 86_400_000))
         logLevel = Logger.Level(reader: config)
-        let apiAuth = config.string(forKey: "api.auth", default: "off")
-        guard ["on", "off"].contains(apiAuth) else { throw ConfigurationError("API_AUTH is 'on' or 'off', not '\(apiAuth)'") }
         let bcryptCost = config.int(forKey: "auth.bcrypt.cost", default: 10)
         guard (4...31).contains(bcryptCost) else { throw ConfigurationError("AUTH_BCRYPT_COST is 4 to 31") }
         auth = AuthSettings(
-            required: apiAuth == "on",
-            serviceToken: config.string(forKey: "api.service.token", isSecret: true).flatMap { $0.isEmpty ? nil : $0 },
+            callers: try CallerSettings(reader: config),
             bcryptCost: UInt8(bcryptCost),
             secureCookie: config.bool(forKey: "auth.cookie.secure", default: false)
         )

@@ -4,6 +4,7 @@ import Foundation
 import Hummingbird
 import HummingbirdBcrypt
 import NIOPosix
+import ServiceSupport
 import TradingStore
 
 /// Who a request is from, and the sign-up, sign-in and sign-out that make a session.
@@ -13,12 +14,10 @@ import TradingStore
 /// SHA-256 so that every instance knows it. A machine (the workload generator) sends the service
 /// token instead, `Authorization: Bearer <token>`, compared in constant time. With sign-in
 /// required (`API_AUTH=on`), a request with neither is refused 401.
-public struct WebSessions: Sendable {
+public struct WebSessions: Sendable, SessionLookup {
     let store: any WebAccountStoring
     let clock: any TradingClock
     let settings: AuthSettings
-
-    public static let cookieName = "daytrader_session"
 
     public init(store: any WebAccountStoring, clock: any TradingClock, settings: AuthSettings) {
         self.store = store
@@ -26,26 +25,13 @@ public struct WebSessions: Sendable {
         self.settings = settings
     }
 
-    /// Who sent `request`, or the refusal: a bad session or token is refused even when sign-in is
-    /// not required, so that a client never acts as someone it is not.
-    public func caller(of request: Request) async throws -> Result<(caller: Caller, byCookie: Bool), Rejection> {
-        if let authorization = request.headers[.authorization] {
-            guard let token = settings.serviceToken, Self.sameSecret(authorization, "Bearer \(token)") else {
-                return .failure(Rejection(.unauthenticated, "the Authorization header does not hold the service token"))
-            }
-            return .success((.service, false))
-        }
-        if let cookie = request.cookies[Self.cookieName] {
-            guard let account = try await store.session(tokenHash: Self.digest(cookie.value), at: clock.now().unixMillis) else {
-                return .failure(Rejection(.unauthenticated, "the session has ended or never was: sign in again"))
-            }
-            if let crossSite = Self.crossSite(request) { return .failure(crossSite) }
-            return .success((.person(name: account.name, role: account.role), true))
-        }
-        guard !settings.required else {
-            return .failure(Rejection(.unauthenticated, "sign in, or send the service token as 'Authorization: Bearer <token>'"))
-        }
-        return .success((.anonymous, false))
+    /// Who sends requests: the service token, sessions kept here, or (sign-in not required) anyone.
+    public var callers: Callers {
+        Callers(sessions: self, settings: settings.callers)
+    }
+
+    public func person(withSession token: String) async throws -> (name: String, role: Role)? {
+        try await store.session(tokenHash: Self.digest(token), at: clock.now().unixMillis).map { ($0.name, $0.role) }
     }
 
     /// A new trader's account, signed in at once.
@@ -91,14 +77,14 @@ public struct WebSessions: Sendable {
     }
 
     public func signOut(_ request: Request) async throws {
-        guard let cookie = request.cookies[Self.cookieName] else { return }
+        guard let cookie = request.cookies[Callers.cookieName] else { return }
         try await store.endSession(tokenHash: Self.digest(cookie.value))
     }
 
     /// The cookie that holds a session's token (an expired one when `token` is nil: sign-out).
     public func cookie(_ token: String?) -> Cookie {
         Cookie(
-            name: Self.cookieName, value: token ?? "", maxAge: token == nil ? 0 : Int(SignInRules.sessionLifetimeMillis / 1_000), path: "/",
+            name: Callers.cookieName, value: token ?? "", maxAge: token == nil ? 0 : Int(SignInRules.sessionLifetimeMillis / 1_000), path: "/",
             secure: settings.secureCookie, httpOnly: true, sameSite: .strict
         )
     }
@@ -126,44 +112,19 @@ public struct WebSessions: Sendable {
     static func digest(_ token: String) -> String {
         SHA256.hash(data: Data(token.utf8)).map { String(format: "%02x", $0) }.joined()
     }
-
-    /// Whether two secrets are equal, in a time that depends on neither (their digests are compared).
-    static func sameSecret(_ a: String, _ b: String) -> Bool {
-        zip(SHA256.hash(data: Data(a.utf8)), SHA256.hash(data: Data(b.utf8))).reduce(UInt8(0)) { $0 | ($1.0 ^ $1.1) } == 0
-    }
-
-    /// A write authenticated by cookie must come from this site's own pages: the browser says so
-    /// in `Sec-Fetch-Site`, and in `Origin`, which must name the host the request was sent to.
-    /// (SameSite=Strict and the JSON content type already keep other sites' forms out; this
-    /// holds for browsers that send either header even if one of those failed.)
-    static func crossSite(_ request: Request) -> Rejection? {
-        if let site = request.headers[.init("Sec-Fetch-Site")!], !["same-origin", "none"].contains(site) {
-            return Rejection(.crossSiteRequest, "a request from another site (\(site)) cannot use this site's session")
-        }
-        if let origin = request.headers[.origin] {
-            let host = request.head.authority ?? "no host"
-            guard origin == "http://\(host)" || origin == "https://\(host)" else {
-                return Rejection(.crossSiteRequest, "a request from \(origin) cannot use the session of \(host)")
-            }
-        }
-        return nil
-    }
 }
 
 /// How callers prove who they are (docs/OPERATIONS.md, "Sign-in").
 public struct AuthSettings: Sendable {
-    /// Whether every command needs a session or the service token (`API_AUTH=on`).
-    public var required: Bool
-    /// The token that lets a machine act for any user (`API_SERVICE_TOKEN`); none: no machine may.
-    public var serviceToken: String?
+    /// API_AUTH and API_SERVICE_TOKEN, as the audit server reads them too.
+    public var callers: CallerSettings
     /// bcrypt's cost for new passwords (2^cost rounds).
     public var bcryptCost: UInt8
     /// Whether the session cookie is sent over HTTPS only (on behind a TLS front).
     public var secureCookie: Bool
 
-    public init(required: Bool, serviceToken: String?, bcryptCost: UInt8, secureCookie: Bool) {
-        self.required = required
-        self.serviceToken = serviceToken
+    public init(callers: CallerSettings, bcryptCost: UInt8, secureCookie: Bool) {
+        self.callers = callers
         self.bcryptCost = bcryptCost
         self.secureCookie = secureCookie
     }

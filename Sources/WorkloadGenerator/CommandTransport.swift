@@ -38,8 +38,9 @@ struct HTTPCommandTransport: CommandTransport {
     let client: HTTPClient
     /// `http://host:port`, without a trailing slash.
     let baseURL: String
-    /// Sent as `Authorization: Bearer` with the whole-log DUMPLOG only.
-    let supervisorToken: String?
+    /// Sent as `Authorization: Bearer` with every request: the service token, which lets the
+    /// generator act for any user and number its lines.
+    let serviceToken: String?
 
     /// Far more than any command reply or account summary; a guard against a runaway body.
     static let maximumReplyBytes = 64 * 1024 * 1024
@@ -82,8 +83,8 @@ struct HTTPCommandTransport: CommandTransport {
         var http = HTTPClientRequest(url: baseURL + request.path)
         http.method = .POST
         http.headers.add(name: "Content-Type", value: "application/json")
-        if request.isWholeLogDump, let supervisorToken {
-            http.headers.add(name: "Authorization", value: "Bearer \(supervisorToken)")
+        if let serviceToken {
+            http.headers.add(name: "Authorization", value: "Bearer \(serviceToken)")
         }
         http.body = .bytes(ByteBuffer(bytes: request.body.json()))
         return http

@@ -75,7 +75,4 @@ public struct WorkloadRequest: Hashable, Sendable {
         self.command = command
         self.body = body
     }
-
-    /// The administrator's DUMPLOG (no user): the whole log, which may need the supervisor token.
-    public var isWholeLogDump: Bool { command == .dumplog && body.user == nil }
 }

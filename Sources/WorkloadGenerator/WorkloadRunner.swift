@@ -24,8 +24,9 @@ public struct RunOptions: Sendable {
     public var summariesDirectory: String?
     /// At most this many commands start per second; `nil` for no limit.
     public var rate: Double?
-    /// Sent as `Authorization: Bearer <token>` with the final DUMPLOG.
-    public var supervisorToken: String?
+    /// The service token (API_SERVICE_TOKEN), sent as `Authorization: Bearer <token>` with every
+    /// request; `nil` sends none (a stack with sign-in off).
+    public var serviceToken: String?
     public var progress: ProgressStyle
 
     public init(
@@ -38,7 +39,7 @@ public struct RunOptions: Sendable {
         dumpOutput: String? = "out/log.xml",
         summariesDirectory: String? = nil,
         rate: Double? = nil,
-        supervisorToken: String? = nil,
+        serviceToken: String? = nil,
         progress: ProgressStyle = .automatic
     ) {
         self.baseURL = baseURL
@@ -50,7 +51,7 @@ public struct RunOptions: Sendable {
         self.dumpOutput = dumpOutput
         self.summariesDirectory = summariesDirectory
         self.rate = rate
-        self.supervisorToken = supervisorToken
+        self.serviceToken = serviceToken
         self.progress = progress
     }
 
@@ -102,7 +103,7 @@ public enum WorkloadRunner {
         configuration.tracing.tracer = nil
         return try await HTTPClient.withHTTPClient(configuration: configuration) { client in
             let baseURL = options.baseURL.hasSuffix("/") ? String(options.baseURL.dropLast()) : options.baseURL
-            let transport = HTTPCommandTransport(client: client, baseURL: baseURL, supervisorToken: options.supervisorToken)
+            let transport = HTTPCommandTransport(client: client, baseURL: baseURL, serviceToken: options.serviceToken)
             return await WorkloadRun(workload: workload, options: options, transport: transport, clock: ContinuousClock()).run()
         }
     }

@@ -57,8 +57,8 @@ struct Run: AsyncParsableCommand {
     @Option(help: ArgumentHelp("At most this many commands per second. (default: no limit)", valueName: "n"))
     var rate: Double?
 
-    @Option(help: "Sent as 'Authorization: Bearer <token>' with the final DUMPLOG. (default: $AUDIT_SUPERVISOR_TOKEN)")
-    var supervisorToken: String?
+    @Option(help: "The service token, sent as 'Authorization: Bearer <token>' with every request. (default: $API_SERVICE_TOKEN)")
+    var serviceToken: String?
 
     @Option(help: ArgumentHelp("Also write the report as JSON to this file.", valueName: "file"))
     var json: String?
@@ -91,7 +91,7 @@ struct Run: AsyncParsableCommand {
             dumpOutput: noDump ? nil : output,
             summariesDirectory: summaries,
             rate: rate,
-            supervisorToken: supervisorToken ?? ProcessInfo.processInfo.environment["AUDIT_SUPERVISOR_TOKEN"]
+            serviceToken: serviceToken ?? ProcessInfo.processInfo.environment["API_SERVICE_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
         )
         let report = try await WorkloadRunner.run(workload, options: options)
         print(report.text)

@@ -9,8 +9,16 @@ import Testing
     func theServiceAndAnOpenSystemRunEverythingForAnyone(_ command: CommandName) {
         for caller in [Caller.service, .anonymous] {
             #expect(Access.refusal(of: command, for: "alice", by: caller) == nil)
-            #expect(Access.refusal(of: command, for: nil, by: caller) == nil)
         }
+        #expect(Access.refusal(of: command, for: nil, by: .service) == nil)
+    }
+
+    /// The whole log fails closed: with sign-in off, a caller with no credentials still may not
+    /// dump it (only the service token or a supervisor may).
+    @Test(arguments: CommandName.allCases)
+    func anOpenSystemKeepsTheWholeLogClosed(_ command: CommandName) {
+        let refusal = Access.refusal(of: command, for: nil, by: .anonymous)
+        #expect(refusal?.code == (command == .dumplog ? .supervisorOnly : nil))
     }
 
     @Test(arguments: CommandName.allCases)

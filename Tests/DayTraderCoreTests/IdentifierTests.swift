@@ -225,7 +225,7 @@ struct BoundedMessageTests {
 /// Idempotency keys are scoped to their caller, and no two callers' scoped keys can meet.
 @Suite struct KeyOwnerTests {
     @Test func oneKeyOfDifferentCallersIsStoredApart() {
-        let owners: [KeyOwner] = [.user("alice"), .user("bob"), .user(nil), .user(""), .supervisor, .user("s"), .user("u-")]
+        let owners: [KeyOwner] = [.user("alice"), .user("bob"), .user(nil), .user(""), .staff("alice"), .staff("s"), .user("s"), .user("u-")]
         let scoped = owners.map { $0.scope("k-1") }
         #expect(Set(scoped).count == owners.count)
         #expect(KeyOwner.user("alice").scope("k-1") == KeyOwner.user("alice").scope("k-1"))

@@ -59,6 +59,18 @@ import Yams
         }
     }
 
+    /// Sign-in fails closed: both servers require it, and the machines' token must be given
+    /// (`${VAR:?}`: compose refuses to start without it), so neither the API nor the whole log
+    /// is ever open.
+    @Test func signInIsRequiredAndTheServiceTokenMustBeGiven() throws {
+        for service in ["transaction-server", "audit-server"] {
+            let environment = try Self.environment(of: service)
+            #expect(environment["API_AUTH"] == "on", "\(service)")
+            let token = try #require(environment["API_SERVICE_TOKEN"], "\(service)")
+            #expect(token.hasPrefix("${API_SERVICE_TOKEN:?"), "\(service): \(token)")
+        }
+    }
+
     @Test func portsAgreeAcrossServicesTheProxyAndHealthChecks() throws {
         let services = try Self.services()
         let trading = try Self.environment(of: "transaction-server")

@@ -66,7 +66,7 @@ import Testing
         #expect(replies.count == commands.count, "every line gets a response")
         #expect(replies.values.allSatisfy { $0.status.code < 500 }, "no line failed")
         try #require(status == 200, "DUMPLOG answered \(status): \((try? String(contentsOfFile: output, encoding: .utf8))?.prefix(500) ?? "")")
-        let written = "\(audit.dumpDirectory)/supervisor/testLOG"
+        let written = "\(audit.dumpDirectory)/service/testLOG"
         #expect(FileManager.default.contentsEqual(atPath: written, andPath: output), "the file and the response are the same log")
 
         let log = try await Self.checkWholeLog(output, of: lines)
@@ -131,13 +131,12 @@ import Testing
 
     @Test func perUserDumpHoldsThatUserOnlyAndFileNamesCannotEscape() async throws {
         let fixture = try await TradingServerFixture.make(clock: ManualClock())
-        let supervisor = "s3cret-\(fixture.database)"
         let auditDatabase = try await TestServices.freshDatabase()
         let alice = Unique.user("alice"), bob = Unique.user("bob")
         fixture.emulator.setPrice(Money(cents: 10_00), for: StockSymbol.unchecked("ABC"))
         let audit = try await fixture.withServer { (client: CommandClient) async throws -> AuditServerProcess in
             let audit = try AuditServerProcess(
-                tradingPort: client.port, auditDatabase: auditDatabase, queue: fixture.auditQueue, rabbitMQPort: fixture.rabbitMQPort, supervisorToken: supervisor
+                tradingPort: client.port, auditDatabase: auditDatabase, queue: fixture.auditQueue, rabbitMQPort: fixture.rabbitMQPort
             )
             try await audit.start()
             defer { audit.stop() }
@@ -151,21 +150,24 @@ import Testing
                 #expect(try await client.send("display-summary", ["user": user]).isOK)
                 #expect(try await client.send("sell", ["user": user, "symbol": "ABCD", "amount": "1.00"]).errorCode == "invalid_symbol")
             }
-            #expect(try await audit.dumplog(filename: "../..", token: supervisor, output: refused) == 400)
-            #expect(try await audit.dumplog(user: alice, filename: "../../etc/x", output: own) == 200)
-            #expect(try await audit.dumplog(filename: "all.xml", token: "wrong", output: all) == 403, "the whole log is for the supervisor")
+            #expect(try await audit.dumplog(filename: "../..", output: refused) == 400)
+            #expect(try await audit.dumplog(user: alice, filename: "../../etc/x", token: nil, output: own) == 200)
+            #expect(try await audit.dumplog(filename: "all.xml", token: nil, output: all) == 403, "the whole log is closed to a caller with no credentials, sign-in on or off")
+            #expect(try await audit.dumplog(filename: "all.xml", token: "wrong", output: all) == 401, "a wrong token proves no one")
             // A keyed DUMPLOG sent twice is logged once, refused or not.
             for _ in 0..<2 {
-                #expect(try await audit.dumplog(user: alice, filename: "again.xml", idempotencyKey: "again-\(fixture.database)", output: "\(audit.directory)/again.xml") == 200)
-                #expect(try await audit.dumplog(filename: "denied.xml", idempotencyKey: "denied-\(fixture.database)", token: "wrong", output: "\(audit.directory)/denied.json") == 403)
+                #expect(try await audit.dumplog(user: alice, filename: "again.xml", idempotencyKey: "again-\(fixture.database)", token: nil, output: "\(audit.directory)/again.xml") == 200)
+                #expect(try await audit.dumplog(filename: "denied.xml", idempotencyKey: "denied-\(fixture.database)", token: nil, output: "\(audit.directory)/denied.json") == 403)
             }
-            // A key is its caller's: the refused caller's key is not the supervisor's, and alice's
-            // is not bob's, so each of these is served and logged on its own.
-            #expect(try await audit.dumplog(filename: "denied.xml", idempotencyKey: "denied-\(fixture.database)", token: supervisor, output: "\(audit.directory)/denied.xml") == 200)
-            #expect(try await audit.dumplog(user: bob, filename: "again.xml", idempotencyKey: "again-\(fixture.database)", output: "\(audit.directory)/bob-again.xml") == 200)
-            // The supervisor's dump of the same name is the supervisor's own file.
-            #expect(try await audit.dumplog(filename: "x", token: supervisor, output: "\(audit.directory)/supervisor-x.xml") == 200)
-            #expect(try await audit.dumplog(filename: "all.xml", token: supervisor, output: all) == 200)
+            // With sign-in off, a caller with no credentials shares the service's keys (both act
+            // for the user named): the service's request under the refused key is its retry,
+            // served now and logged under the first attempt's record.
+            #expect(try await audit.dumplog(filename: "denied.xml", idempotencyKey: "denied-\(fixture.database)", output: "\(audit.directory)/denied.xml") == 200)
+            // A key is its user's: alice's is not bob's, so this is served and logged on its own.
+            #expect(try await audit.dumplog(user: bob, filename: "again.xml", idempotencyKey: "again-\(fixture.database)", token: nil, output: "\(audit.directory)/bob-again.xml") == 200)
+            // The service's dump of the same name is the service's own file.
+            #expect(try await audit.dumplog(filename: "x", output: "\(audit.directory)/service-x.xml") == 200)
+            #expect(try await audit.dumplog(filename: "all.xml", output: all) == 200)
             return audit
         }
         let refused = "\(audit.directory)/refused.json"
@@ -173,8 +175,8 @@ import Testing
         let all = "\(audit.directory)/all.xml"
         #expect((try String(contentsOfFile: refused, encoding: .utf8)).contains("invalid_filename"))
         #expect(FileManager.default.fileExists(atPath: "\(audit.dumpDirectory)/users/\(alice)/x"), "the name is reduced to a plain file name in the caller's dump directory")
-        #expect(FileManager.default.contentsEqual(atPath: "\(audit.dumpDirectory)/users/\(alice)/x", andPath: own), "alice's file is hers, not the supervisor's of the same name")
-        #expect(FileManager.default.contentsEqual(atPath: "\(audit.dumpDirectory)/supervisor/x", andPath: "\(audit.directory)/supervisor-x.xml"))
+        #expect(FileManager.default.contentsEqual(atPath: "\(audit.dumpDirectory)/users/\(alice)/x", andPath: own), "alice's file is hers, not the service's of the same name")
+        #expect(FileManager.default.contentsEqual(atPath: "\(audit.dumpDirectory)/service/x", andPath: "\(audit.directory)/service-x.xml"))
         #expect(!FileManager.default.fileExists(atPath: "\(audit.directory)/../etc/x"))
         let aliceLog = try ParsedLog(path: own)
         #expect(aliceLog.events.allSatisfy { $0.fields["username"] == alice }, "a user's dump holds that user's events only")
@@ -188,7 +190,7 @@ import Testing
         #expect(log.events.filter { $0.kind == "errorEvent" && $0.fields["command"] == "DUMPLOG" }.count == 3, "the refused DUMPLOGs are logged, a retry once")
         let again = log.events.filter { $0.kind == "userCommand" && $0.fields["filename"] == "again.xml" }
         #expect(again.compactMap { $0.fields["username"] }.sorted() == [alice, bob].sorted(), "a retried DUMPLOG is logged once; another user's with the same key on its own")
-        #expect(log.events.filter { $0.kind == "userCommand" && $0.fields["filename"] == "denied.xml" }.count == 2, "the refused DUMPLOG once, and the supervisor's with the same key")
+        #expect(log.events.filter { $0.kind == "userCommand" && $0.fields["filename"] == "denied.xml" }.count == 1, "the DUMPLOG once, however often sent")
         #expect(log.events.filter { $0.kind == "quoteServer" }.count == 1, "one real hit; the second BUY used the cache")
         #expect(log.events.filter { $0.kind == "systemEvent" && $0.fields["command"] == "BUY" }.count == 1)
         let transactionNums = log.events.map(\.transactionNum)

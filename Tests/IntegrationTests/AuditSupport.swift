@@ -24,7 +24,13 @@ final class AuditServerProcess: Sendable {
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
     /// - Parameter tradingPort: a transaction server's port: DUMPLOG asks it for the barrier.
-    init(tradingPort: Int, auditDatabase: String, queue: String, rabbitMQPort: Int, supervisorToken: String? = nil) throws {
+    /// The service token the server accepts (API_SERVICE_TOKEN); sign-in is off (API_AUTH), as
+    /// for the in-process transaction servers it asks.
+    static let serviceToken = "audit-test-\(UUID().uuidString)"
+
+    /// - Parameter signInRequired: API_AUTH; off by default, like the in-process transaction
+    ///   servers' (their sessions are what a cookie is checked against).
+    init(tradingPort: Int, auditDatabase: String, queue: String, rabbitMQPort: Int, signInRequired: Bool = false) throws {
         // Below the ephemeral range, and free now: a port picked at random met another user once.
         port = try freePort()
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("audit-\(UUID().uuidString)").path
@@ -42,7 +48,8 @@ final class AuditServerProcess: Sendable {
             "AUDIT_BARRIER_TIMEOUT_MS": "120000",
             "LOG_LEVEL": "notice",
             "PATH": "/usr/bin:/bin",
-            "AUDIT_SUPERVISOR_TOKEN": supervisorToken ?? "",
+            "API_AUTH": signInRequired ? "on" : "off",
+            "API_SERVICE_TOKEN": Self.serviceToken,
         ]
     }
 
@@ -76,24 +83,29 @@ final class AuditServerProcess: Sendable {
         ChildProcess.wait(for: child)
     }
 
-    /// DUMPLOG; the response body goes to `output`. Returns the HTTP status.
-    func dumplog(user: String? = nil, filename: String, transactionNum: Int? = nil, idempotencyKey: String? = nil, token: String? = nil, output: String) async throws -> Int {
+    /// DUMPLOG, sent with `token` (by default the service's; `nil`: none) and `cookie` (a
+    /// `Cookie` header's value); the response body goes to `output`. Returns the HTTP status.
+    func dumplog(
+        user: String? = nil, filename: String, transactionNum: Int? = nil, idempotencyKey: String? = nil,
+        token: String? = AuditServerProcess.serviceToken, cookie: String? = nil, output: String
+    ) async throws -> Int {
         var fields: [String: Any] = ["filename": filename]
         fields["user"] = user
         fields["transactionNum"] = transactionNum
         fields["idempotencyKey"] = idempotencyKey
         let body = String(decoding: try JSONSerialization.data(withJSONObject: fields), as: UTF8.self)
-        return await request("POST", "/api/dumplog", body: body, token: token, output: output)
+        return await request("POST", "/api/dumplog", body: body, token: token, cookie: cookie, output: output)
     }
 
     /// One HTTP request through curl; the HTTP status, or 0 when there was no answer. Waits on a
     /// thread of its own: the transaction servers the audit server calls back run in this test
     /// process, on Swift's cooperative pool (one thread per core), which a blocked thread starves.
-    private func request(_ method: String, _ path: String, body: String?, token: String? = nil, output: String, maxSeconds: Int = 300) async -> Int {
+    private func request(_ method: String, _ path: String, body: String?, token: String? = nil, cookie: String? = nil, output: String, maxSeconds: Int = 300) async -> Int {
         let statusFile = "\(directory)/status-\(UUID().uuidString)"
         defer { unlink(statusFile) }
         var command = "curl -s -m \(maxSeconds) -o '\(output)' -w '%{http_code}' -X \(method) -H 'Content-Type: application/json'"
         if let token { command += " -H 'Authorization: Bearer \(token)'" }
+        if let cookie { command += " -H 'Cookie: \(cookie)'" }
         if let body {
             let bodyFile = "\(directory)/body-\(UUID().uuidString)"
             _ = FileManager.default.createFile(atPath: bodyFile, contents: Data(body.utf8))

@@ -28,15 +28,23 @@ import _NIOFileSystem
 
     @Test func eachCallerHasADirectoryOfItsOwn() throws {
         let alice = try UserID(validating: "alice"), bob = try UserID(validating: "bob")
-        let directories = [files().directory(bySupervisor: true, user: nil), files().directory(bySupervisor: true, user: alice),
-                           files().directory(bySupervisor: false, user: alice), files().directory(bySupervisor: false, user: bob)]
-        #expect(directories[0] == directories[1], "the supervisor's dumps, of anyone, are the supervisor's")
-        #expect(Set(directories).count == 3)
+        let carol = Caller.person(name: "carol", role: .auditor), dave = Caller.person(name: "dave", role: .supervisor)
+        let directories = [
+            files().directory(for: .service, user: nil), files().directory(for: .service, user: alice),
+            files().directory(for: carol, user: alice), files().directory(for: carol, user: bob),
+            files().directory(for: dave, user: nil),
+            files().directory(for: .person(name: "alice", role: .trader), user: alice), files().directory(for: .anonymous, user: alice),
+            files().directory(for: .anonymous, user: bob),
+        ]
+        #expect(directories[0] == directories[1], "the service's dumps, of anyone, are the service's")
+        #expect(directories[2] == directories[3], "an auditor's dumps, of anyone, are the auditor's")
+        #expect(directories[5] == directories[6], "a user's own log, dumped by them or for them, is theirs")
+        #expect(Set(directories).count == 5)
     }
 
     /// Two dumps of one name: each response is its own log, though the second replaced the path.
     @Test func aResponseReadsTheFileItsDumpWrote() async throws {
-        let directory = files().directory(bySupervisor: true, user: nil)
+        let directory = files().directory(for: .service, user: nil)
         let first = try await write("<log>first</log>", named: "same.xml", with: files(), in: directory)
         let second = try await write("<log>second</log>", named: "same.xml", with: files(), in: directory)
         #expect(try await contents(of: first) == "<log>first</log>")
@@ -48,7 +56,7 @@ import _NIOFileSystem
 
     @Test func aDirectoryKeepsItsNewestDumps() async throws {
         let files = files(keep: 3)
-        let directory = files.directory(bySupervisor: true, user: nil)
+        let directory = files.directory(for: .service, user: nil)
         for index in 1...5 {
             _ = try await contents(of: try await write("<log>\(index)</log>", named: "dump\(index).xml", with: files, in: directory))
             try await Task.sleep(for: .milliseconds(20))
@@ -58,7 +66,7 @@ import _NIOFileSystem
 
     @Test func noDumpStartsWithoutItsFloorOfFreeDisk() throws {
         let files = files(minimumFreeBytes: .max)
-        #expect(throws: Rejection.self) { try files.prepare(files.directory(bySupervisor: true, user: nil)) }
+        #expect(throws: Rejection.self) { try files.prepare(files.directory(for: .service, user: nil)) }
     }
 
     @Test func dumpsBeyondTheLimitWaitTheirTurn() async throws {

@@ -3,13 +3,15 @@ import Configuration
 import DayTraderCore
 import Foundation
 import HTTPTypes
+import ServiceSupport
 import Testing
 import TransactionServer
 
 /// Sign-in against a real server and PostgreSQL, with `API_AUTH=on`: who may run which
 /// command for whom, sessions across instances, the service token, limits on guessing.
 @Suite(.timeLimit(.minutes(10))) struct SignInTests {
-    static let token = "service-\(UUID().uuidString)"
+    /// The machines' token, the same the test audit servers accept.
+    static let token = AuditServerProcess.serviceToken
     /// bcrypt's least cost: the tests check what is stored and compared, not how slowly.
     static let settings: [String: ConfigValue] = [
         "api.auth": "on", "api.service.token": .init(.string(token), isSecret: true), "auth.bcrypt.cost": 4,
@@ -89,6 +91,49 @@ import TransactionServer
                 crossSite[.origin] = "http://evil.example"
                 #expect(try await second.send("display-summary", ["user": alice], headers: crossSite).errorCode == "cross_site_request")
             }
+        }
+    }
+
+    /// The audit server asks the transaction servers whose a session is: a trader dumps their
+    /// own log only, an auditor anyone's, a supervisor the whole log; without credentials,
+    /// nothing.
+    @Test func theAuditServerKnowsEachSessionAndItsRole() async throws {
+        let fixture = try await TradingServerFixture.make(settings: Self.settings)
+        let auditDatabase = try await TestServices.freshDatabase()
+        let alice = Unique.user("alice"), bob = Unique.user("bob"), carol = Unique.user("carol"), dave = Unique.user("dave")
+        for (name, role) in [(carol, Role.auditor), (dave, .supervisor)] {
+            _ = try await addWebAccount(configuration: fixture.configuration(name: "ops"), name: name, role: role, password: Self.password, logger: TestServices.logger).get()
+        }
+        try await fixture.withServer { client in
+            let audit = try AuditServerProcess(
+                tradingPort: client.port, auditDatabase: auditDatabase, queue: fixture.auditQueue, rabbitMQPort: fixture.rabbitMQPort, signInRequired: true
+            )
+            try await audit.start()
+            defer { audit.stop() }
+            func session(_ name: String, signUp: Bool = false) async throws -> String {
+                let reply = try await client.send(signUp ? "auth/signup" : "auth/signin", ["name": name, "password": Self.password])
+                return try #require(Self.cookie(of: reply)[.cookie], "\(reply.body)")
+            }
+            let trader = try await session(alice, signUp: true), auditor = try await session(carol), supervisor = try await session(dave)
+            #expect(try await client.send("add", ["user": alice, "amount": "10.00"], headers: [.cookie: trader]).isOK)
+            #expect(try await client.send("add", ["user": bob, "amount": "20.00"], headers: Self.service).isOK)
+            func dump(_ user: String?, _ cookie: String?, token: String? = nil) async throws -> Int {
+                try await audit.dumplog(user: user, filename: "x.xml", token: token, cookie: cookie, output: "\(audit.directory)/out-\(UUID().uuidString)")
+            }
+            #expect(try await dump(alice, nil) == 401, "no credentials, sign-in required")
+            #expect(try await dump(alice, "\(Callers.cookieName)=forged") == 401)
+            #expect(try await dump(alice, trader) == 200)
+            #expect(try await dump(bob, trader) == 403)
+            #expect(try await dump(nil, trader) == 403)
+            #expect(try await dump(bob, auditor) == 200)
+            #expect(try await dump(nil, auditor) == 403, "the whole log is the supervisor's")
+            #expect(try await dump(nil, supervisor) == 200)
+            #expect(try await dump(nil, nil, token: Self.token) == 200)
+            // The supervisor's dump is the whole log, in the supervisor's own directory.
+            let whole = try ParsedLog(path: "\(audit.dumpDirectory)/staff/\(dave)/x.xml")
+            #expect(Set(whole.events.compactMap { $0.fields["username"] }).isSuperset(of: [alice, bob]))
+            let own = try ParsedLog(path: "\(audit.dumpDirectory)/users/\(alice)/x.xml")
+            #expect(own.events.allSatisfy { $0.fields["username"] == alice })
         }
     }
 

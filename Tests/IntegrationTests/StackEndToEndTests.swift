@@ -32,6 +32,14 @@ import Testing
             for path in ["/health/ready", "/metrics", "/stats"] {
                 #expect(await stack.answers(operations, path, with: 200), "\(path) on the operations port")
             }
+            // Sign-in is on (the stack's default): no command and no DUMPLOG without a session or
+            // the service token; the page itself is open.
+            let add = #"{"user":"probe","amount":"1.00"}"#
+            #expect(await stack.answersPost(stack.frontPort, "/api/add", add, with: 401, within: 10, token: nil))
+            #expect(await stack.answersPost(stack.frontPort, "/api/add", add, with: 401, within: 10, token: "wrong"))
+            #expect(await stack.answersPost(stack.frontPort, "/api/dumplog", #"{"filename":"x"}"#, with: 401, within: 10, token: nil))
+            #expect(await stack.answersPost(stack.frontPort, "/api/dumplog", #"{"user":"probe","filename":"x"}"#, with: 401, within: 10, token: nil))
+            #expect(await stack.answers(stack.frontPort, "/", with: 200), "the web page through the front")
             // Slow clients hold no server: 600 POSTs whose bodies never come (more than the two
             // servers' 512 slots) wait in HAProxy, and a whole request is still served at once.
             let trickle = try ChildProcess.spawn("/bin/sh", ["-c", "exec python3 -c \"$0\" \"$@\" 2>>'\(stack.directory)-python.log'", Self.stalledPosts, "\(stack.frontPort)", "600", "15", "\(stack.directory)-stalled"])
@@ -137,7 +145,7 @@ import Testing
     /// Runs the generator; with `.serverKilled`, kills ts1 once 3,000 lines are answered.
     private func replay(_ workload: String, on stack: Stack, disruption: Disruption) async throws -> Int32 {
         let generator = try ChildProcess.spawn("/bin/sh", ["-c", """
-            exec '\(AuditServerProcess.binaryDirectory)/workload-generator' run '\(workload)' --url http://127.0.0.1:\(stack.frontPort) \
+            API_SERVICE_TOKEN='\(Stack.serviceToken)' exec '\(AuditServerProcess.binaryDirectory)/workload-generator' run '\(workload)' --url http://127.0.0.1:\(stack.frontPort) \
               --output '\(stack.directory)/log.xml' --json '\(stack.directory)/report.json' --summaries '\(stack.directory)/summaries' \
               >'\(stack.directory)/generator.log' 2>&1
             """])
@@ -155,6 +163,8 @@ struct Stack {
     let directory = AuditServerProcess.repositoryRoot.appendingPathComponent("run/test/stack-\(UUID().uuidString.prefix(8))").path
     let frontPort: Int
     let settings: [String: String]
+    /// The machines' token the stack is given (API_SERVICE_TOKEN); sign-in is on.
+    static let serviceToken = "stack-test-\(UUID().uuidString)"
 
     init() throws {
         frontPort = try freePort()
@@ -176,6 +186,7 @@ struct Stack {
             // command fires what it makes hold before its reply): the dump and the summaries that
             // follow it see the same state.
             "QUOTE_LIFETIME_MS": "3600000",
+            "API_SERVICE_TOKEN": Self.serviceToken,
         ]
     }
 
@@ -203,11 +214,12 @@ struct Stack {
         return (status, (try? String(contentsOfFile: output, encoding: .utf8)) ?? "")
     }
 
-    /// Whether a POST of `body` to `path` on the local `port` answers with the HTTP status
-    /// `code` within `seconds`.
-    func answersPost(_ port: Int, _ path: String, _ body: String, with code: Int, within seconds: Int) async -> Bool {
-        await ChildProcess.runShell("""
-            test "$(curl -s -o /dev/null -w '%{http_code}' --max-time \(seconds) -H 'Content-Type: application/json' \
+    /// Whether a POST of `body` to `path` on the local `port`, sent with `token` (by default the
+    /// service token; `nil`: none), answers with the HTTP status `code` within `seconds`.
+    func answersPost(_ port: Int, _ path: String, _ body: String, with code: Int, within seconds: Int, token: String? = Stack.serviceToken) async -> Bool {
+        let bearer = token.map { " -H 'Authorization: Bearer \($0)'" } ?? ""
+        return await ChildProcess.runShell("""
+            test "$(curl -s -o /dev/null -w '%{http_code}' --max-time \(seconds) -H 'Content-Type: application/json'\(bearer) \
               --data-binary '\(body)' http://127.0.0.1:\(port)\(path))" = \(code)
             """) == 0
     }

@@ -118,6 +118,8 @@ struct TradingServerFixture: Sendable {
             // Tests run many servers at once on two cores, where a call can be starved for a
             // minute; only the test of the limit itself sets a short one.
             "command.call.time.limit.ms": 600_000,
+            // Sign-in is off here (anyone acts for anyone); SignInTests turn it on.
+            "api.auth": "off",
         ]
         values.merge(extraSettings) { $1 }
         let provider = InMemoryProvider(values: Dictionary(uniqueKeysWithValues: values.map { key, value in

@@ -35,16 +35,6 @@ struct WorkloadRequestTests {
         #expect(Set(CommandName.allCases.map(\.httpPath)).count == 16)
     }
 
-    @Test("only the DUMPLOG without a user is the whole log")
-    func wholeLogDump() throws {
-        let admin = try #require(WorkloadRequest(line: try WorkloadLine(parsing: "[9] DUMPLOG,./testLOG"), runID: "r"))
-        let user = try #require(WorkloadRequest(line: try WorkloadLine(parsing: "[9] DUMPLOG,u,./testLOG"), runID: "r"))
-        let summary = try #require(WorkloadRequest(line: try WorkloadLine(parsing: "[9] DISPLAY_SUMMARY,u"), runID: "r"))
-        #expect(admin.isWholeLogDump)
-        #expect(!user.isWholeLogDump)
-        #expect(!summary.isWholeLogDump)
-    }
-
     @Test("a request that is not a command is refused")
     func unknownName() {
         let line = WorkloadLine(lineNumber: 1, request: CommandRequest(name: "FLY", user: "u"))
