@@ -16,7 +16,7 @@ TEST_RUN_DIR ?= $(CURDIR)/run/test
 TEST_PG_OPTIONS := -c shared_preload_libraries=pg_stat_statements
 SWIFT_BUILD_FLAGS ?=
 
-.PHONY: test deps build release services-up services-down up down status demo clean bench bench-million bench-audit chaos soak
+.PHONY: test deps build release services-up services-down up down status demo clean bench bench-million bench-audit chaos soak screenshots
 STACK_RUN_DIR ?= $(CURDIR)/run/stack
 WORKLOAD ?= workloads/50User_synthetic
 KEEP ?= 1
@@ -32,7 +32,7 @@ build: deps
 ## bring up whole stacks of their own run after the others, one at a time: on two cores they and
 ## the rest together starve each other's servers past the tests' time limits.
 space := $(empty) $(empty)
-STACK_TESTS := StackEndToEndTests ChaosTests FuzzTests
+STACK_TESTS := StackEndToEndTests ChaosTests FuzzTests BrowserTests
 ## Limits on the two test runs, so that a hung test fails `make test` with a clear message long
 ## before CI's 90 minutes (this machine: about 11 and 2 minutes).
 TEST_MINUTES ?= 45
@@ -71,6 +71,11 @@ bench-million: release
 	@mkdir -p run/workloads
 	@[ -f $(MILLION) ] || $$(swift build -c release --show-bin-path)/workload-generator generate --users 1000 --commands 1000000 --seed 468 --output $(MILLION)
 	@BIN_DIR=$$(swift build -c release --show-bin-path) WORKLOAD="$(MILLION)" BENCH_OUT=$(CURDIR)/out/bench-million scripts/bench.sh
+
+## The pages in headless Chromium against a stack of their own, their screenshots into
+## docs/screenshots (scripts/browser.sh; `make test` runs the same through BrowserTests).
+screenshots: release
+	@BIN_DIR=$$(swift build -c release --show-bin-path) SCREENSHOTS=$(CURDIR)/docs/screenshots scripts/browser.sh
 
 ## Faults under load: every kind killed or stalled once, in a seeded order, while a workload
 ## replays; the table of lost and doubled commands and events, the log, reconciliation

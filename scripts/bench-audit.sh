@@ -47,6 +47,7 @@ barrier_pid=$!
 
 export AUDIT_DATABASE=bench_audit AUDIT_EXCHANGE=bench AUDIT_QUEUE=bench TRADING_URL=http://127.0.0.1:$barrier_port
 export HTTP_PORT=$http_port AUDIT_DUMP_DIRECTORY=$run_dir/dumps LOG_LEVEL=warning
+export API_SERVICE_TOKEN=${API_SERVICE_TOKEN:-$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')}
 scripts/services.sh rabbitmqctl "$run_dir" delete_queue bench >/dev/null 2>&1 || true
 "$bin/audit-server" >"$run_dir/audit-server.log" 2>&1 &
 audit_pid=$!
@@ -60,17 +61,18 @@ hwm_before=$(awk '/VmHWM/ {print $2}' "/proc/$audit_pid/status")
 echo "== DUMPLOG of all of them"
 start=$(date +%s%N)
 status=$(curl -s -o "$run_dir/response.xml" -w '%{http_code}' -X POST -H 'Content-Type: application/json' \
+    -H "Authorization: Bearer $API_SERVICE_TOKEN" \
     --data '{"filename":"bench.xml"}' "http://127.0.0.1:$http_port/api/dumplog")
 end=$(date +%s%N)
 hwm_after=$(awk '/VmHWM/ {print $2}' "/proc/$audit_pid/status")
-size=$(stat -c %s "$run_dir/dumps/supervisor/bench.xml")
-count=$(grep -c '^	<userCommand>' "$run_dir/dumps/supervisor/bench.xml" || true)
+size=$(stat -c %s "$run_dir/dumps/service/bench.xml")
+count=$(grep -c '^	<userCommand>' "$run_dir/dumps/service/bench.xml" || true)
 echo "status $status; $(( (end - start) / 1000000 )) ms; $((size / 1048576)) MiB; $count userCommand elements"
 echo "audit-server memory: RSS before the dump $((rss_before / 1024)) MiB; peak (VmHWM) before $((hwm_before / 1024)) MiB, after $((hwm_after / 1024)) MiB"
 
 schema=../shared/course/logfile-current.xsd
 [ -f "$schema" ] || schema=audit/logfile.xsd
-if xmllint --noout --stream --schema "$schema" "$run_dir/dumps/supervisor/bench.xml" 2>"$run_dir/xmllint.log"; then
+if xmllint --noout --stream --schema "$schema" "$run_dir/dumps/service/bench.xml" 2>"$run_dir/xmllint.log"; then
     echo "the dump validates against $schema"
 else
     echo "the dump does NOT validate against $schema: $(head -3 "$run_dir/xmllint.log")"; exit 1

@@ -35,7 +35,8 @@ public struct DumpService: Sendable {
     }
 
     /// - Parameter caller: who asks (``Access`` says for whom they may dump: the whole log is
-    ///   the service's and a supervisor's only); only the service may choose `transactionNum`.
+    ///   the service's and a supervisor's only) and whether they may choose `transactionNum`
+    ///   (``Access/mayNumberCommands(_:)``).
     public func dump(_ request: CommandRequest, transactionNum clientNumber: Int64?, idempotencyKey: String?, caller: Caller) async throws -> Outcome {
         let now = clock.now().unixMillis
         let given = Access.mayNumberCommands(caller) ? clientNumber : nil

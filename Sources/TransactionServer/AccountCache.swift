@@ -19,6 +19,9 @@ import RedisClient
 ///   newer is there.
 /// Redis being down costs nothing but speed: reads miss, writes are dropped, and PostgreSQL answers.
 ///
+/// Each write also adds every changed account to a stream (``changesKey``), which feeds the
+/// pages' live updates on every instance (``AccountChanges``).
+///
 /// In Redis, an account is a hash (`<prefix>account:<user>`: `v`, `cash`, `rcash`, `h:<symbol>`,
 /// `o:<order id>`, `g:<side>:<symbol>`) and a list of its newest ledger rows, newest first
 /// (`<prefix>history:<user>`), both expiring after ``idleMillis`` without a write.
@@ -36,6 +39,11 @@ public final class AccountCache: Sendable {
         self.logger = logger
     }
 
+    /// The stream of changed accounts (``AccountChanges`` reads it): one entry per committed change,
+    /// `u` the user and `v` the new version, the newest ``changesKept`` or so kept.
+    var changesKey: String { "\(keyPrefix)changes" }
+    static let changesKept = 10_000
+
     private func keys(_ user: String) -> [String] {
         ["\(keyPrefix)account:\(user)", "\(keyPrefix)history:\(user)"]
     }
@@ -51,19 +59,19 @@ public final class AccountCache: Sendable {
     /// Adds committed transactions' changes to the cached accounts, in order: one round trip for
     /// all of them (a batch of commands), none when none changed an account.
     public func apply(_ records: [(record: TransactionRecord, user: UserID)]) async {
-        var keys: [String] = []
-        var arguments = [String(Self.idleMillis), String(AccountState.historyLimit)]
+        var keys = [changesKey]
+        var arguments = [String(Self.idleMillis), String(AccountState.historyLimit), "\(keyPrefix)account:"]
         for (record, user) in records {
             guard let change = Self.change(of: record) else { continue }
             keys += self.keys(user.rawValue)
             arguments += [String(change.version), String(change.fields.count / 2)] + change.fields
             arguments += [String(change.history.count)] + change.history
         }
-        guard !keys.isEmpty else { return }
+        guard keys.count > 1 else { return }
         do {
             _ = try await Self.write.run(on: redis, keys: keys, arguments: arguments)
         } catch {
-            logger.debug("account cache write skipped", metadata: ["accounts": "\(keys.count / 2)", "error": "\(error)"])
+            logger.debug("account cache write skipped", metadata: ["accounts": "\((keys.count - 1) / 2)", "error": "\(error)"])
         }
     }
 
@@ -210,16 +218,20 @@ public final class AccountCache: Sendable {
         return {redis.call('HGETALL', KEYS[1]), redis.call('LRANGE', KEYS[2], 0, -1)}
         """)
 
-    /// KEYS: each account's hash and history. ARGV: idle ms, history limit, then for each account
-    /// its new version, the number of field pairs, the pairs, the number of ledger rows, the rows.
+    /// KEYS: the changes stream, then each account's hash and history. ARGV: idle ms, history
+    /// limit, the accounts' key prefix, then for each account its new version, the number of
+    /// field pairs, the pairs, the number of ledger rows, the rows.
     /// Each account's change is added only to the state just before it; a cached state older
-    /// than that is dropped (a change went missing), a newer one left as it is.
+    /// than that is dropped (a change went missing), a newer one left as it is. Every change goes
+    /// on the stream, cached or not.
     static let write = RedisScript("""
         local ttl = ARGV[1]
         local limit = tonumber(ARGV[2])
-        local a = 3
-        for k = 1, #KEYS, 2 do
+        local prefix = #ARGV[3]
+        local a = 4
+        for k = 2, #KEYS, 2 do
             local version = tonumber(ARGV[a])
+            redis.call('XADD', KEYS[1], 'MAXLEN', '~', '\(changesKept)', '*', 'u', string.sub(KEYS[k], prefix + 1), 'v', ARGV[a])
             local pairs = tonumber(ARGV[a + 1])
             local rows = tonumber(ARGV[a + 2 + 2 * pairs])
             local nextAccount = a + 3 + 2 * pairs + rows

@@ -59,6 +59,8 @@ public func buildApplication(
     let sessions = WebSessions(store: WebAccountStore(client: postgres, logger: logger), clock: clock, settings: configuration.auth)
     CommandRoutes(service: service, callers: sessions.callers, logger: logger).register(on: router)
     AuthRoutes(sessions: sessions).register(on: router)
+    let changes = AccountChanges(redis: redis, cache: accounts, logger: logger)
+    EventRoutes(changes: changes, callers: sessions.callers).register(on: router)
     WebPages().register(on: router)
     AuditBarrierRoute(store: store, logger: logger).register(on: router)
     // Ready only while Postgres answers: without it no command can run.
@@ -73,6 +75,7 @@ public func buildApplication(
         // writes audit events, so its last drain hands all of them over, and Postgres stops last.
         services: [
             postgres,
+            changes,
             migrated.holding(AuditRelay(store: store, publisher: publisher, idleMillis: configuration.relayIntervalMillis, logger: logger)),
             migrated.holding(PendingOrderSweeper(
                 store: store, accounts: accounts, clock: clock, serverName: configuration.serverName,

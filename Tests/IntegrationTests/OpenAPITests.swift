@@ -21,7 +21,7 @@ import Testing
     }
 
     static let operationsPaths: Set<String> = ["/health/live", "/health/ready", "/metrics", "/internal/audit-barrier", "/openapi.yaml"]
-    static let signInPaths: Set<String> = ["/api/auth/signup", "/api/auth/signin", "/api/auth/signout", "/api/auth/session"]
+    static let signInPaths: Set<String> = ["/api/auth/signup", "/api/auth/signin", "/api/auth/signout", "/api/auth/session", "/api/events"]
 
     @Test func everyRouteIsDocumentedAndNothingElse() throws {
         let commands = Set(CommandName.allCases.map { CommandHTTP.path(for: $0) })
@@ -42,6 +42,8 @@ import Testing
                     #expect(try await client.get(path).status == .unauthorized)
                 case "/api/auth/signout":
                     #expect(try await client.transport(path, .post, nil).0 == .noContent)
+                case "/api/events":
+                    #expect(try await client.get(path).status == .badRequest, "no user named")
                 default:
                     let (status, _, _) = try await client.transport(path, .post, .init(string: "{}"))
                     #expect(status == .badRequest, "\(path)")

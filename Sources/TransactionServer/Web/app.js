@@ -63,7 +63,18 @@ async function command(name, fields, formId) {
   return reply;
 }
 
+// Reads the account again; calls that arrive while a read is on its way make one more read after
+// it, not one each.
+let reading = null, readAgain = false;
 async function refresh() {
+  if (reading) { readAgain = true; return reading; }
+  reading = (async () => {
+    do { readAgain = false; await readAccount(); } while (readAgain);
+  })();
+  try { await reading; } finally { reading = null; }
+}
+
+async function readAccount() {
   if (!me || me.role !== "trader") return;
   const reply = await post("/api/display-summary", { user: me.name });
   if (reply.status === 404) { summary = { cash: "0.00", reservedCash: "0.00", holdings: [], pendingBuys: [], pendingSells: [], triggers: [], history: [] }; }
@@ -105,8 +116,27 @@ function render() {
     cancel.onclick = () => command(t.side === "buy" ? "cancel-set-buy" : "cancel-set-sell", { symbol: t.symbol }, "trigger-form");
     return row([t.side, t.symbol, t.amount, t.triggerPrice, t.state === "active" ? "waiting for the price" : "needs a trigger price", cancel]);
   }));
-  const history = $("#history tbody");
-  history.replaceChildren(...summary.history.map((h) => row([h.transactionNum, h.kind.replaceAll("_", " "), h.symbol, h.cash, h.reservedCash, h.shares, h.at ? new Date(h.at).toLocaleTimeString() : ""])));
+  $("#history tbody").replaceChildren(...historyRows(summary.history));
+}
+
+function historyRows(history) {
+  return history.map((h) => row([h.transactionNum, h.kind.replaceAll("_", " "), h.symbol, h.cash, h.reservedCash, h.shares, h.at ? new Date(h.at).toLocaleTimeString() : ""]));
+}
+
+// An auditor's view of any account: the same figures as the trader's page, read only.
+function renderLookup(account) {
+  $("#lookup").hidden = !account;
+  if (!account) return;
+  $("#lookup-user").textContent = account.user;
+  $("#lookup-cash").textContent = account.cash;
+  $("#lookup-reserved-cash").textContent = account.reservedCash;
+  $("#lookup-holdings tbody").replaceChildren(...account.holdings.map((h) => row([h.symbol, h.shares, h.reservedShares])));
+  const until = (at) => new Date(at).toLocaleTimeString();
+  $("#lookup-open tbody").replaceChildren(
+    ...account.pendingBuys.map((o) => row(["pending buy", o.symbol, o.amount, o.price, until(o.expiresAt)])),
+    ...account.pendingSells.map((o) => row(["pending sell", o.symbol, o.amount, o.price, until(o.expiresAt)])),
+    ...account.triggers.map((t) => row([`${t.side} trigger`, t.symbol, t.amount, t.triggerPrice, ""])));
+  $("#lookup-history tbody").replaceChildren(...historyRows(account.history));
 }
 
 // The pending orders' countdowns; an order gone past its 60 s is dropped from the page, and the
@@ -193,10 +223,24 @@ function wireAuditor() {
     event.preventDefault();
     const reply = await post("/api/display-summary", { user: event.target.user.value.trim() });
     showError("lookup-form", reply);
-    $("#lookup").textContent = reply.status === 200 ? JSON.stringify(reply.body, null, 2) : "";
+    renderLookup(reply.status === 200 ? reply.body : null);
   };
   $("#user-dump").onclick = () => dump($("#lookup-form").user.value.trim());
   $("#whole-dump").onclick = () => dump(null);
+}
+
+// Live updates: the server says when the account changed (another tab or client, a trigger
+// firing, an order expiring), on whichever instance it happened; the page reads it again.
+let events = null;
+function watch() {
+  if (events) { events.close(); events = null; }
+  $("#live").textContent = "";
+  if (!me || me.role !== "trader") return;
+  events = new EventSource(`/api/events?user=${encodeURIComponent(me.name)}`);
+  events.addEventListener("ready", () => { $("#live").textContent = "live"; refresh(); });
+  events.addEventListener("account", () => refresh());
+  // EventSource reconnects by itself (after the 2 s the server asks for).
+  events.onerror = () => { $("#live").textContent = "reconnecting"; };
 }
 
 function show(account) {
@@ -208,6 +252,7 @@ function show(account) {
   $("#auditor").hidden = !account || account.role === "trader";
   $("#supervisor-only").hidden = !account || account.role !== "supervisor";
   if (account && account.role === "trader") refresh();
+  watch();
 }
 
 async function start() {
