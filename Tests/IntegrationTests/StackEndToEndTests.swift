@@ -102,6 +102,12 @@ import Testing
         let again = try await stack.demo(second, out: "\(stack.directory)-out2")
         await stack.down()
         #expect(first == 0 && again == 0, "make demo failed; see \(stack.directory).log")
+        // The demo ends with the page's address and the people to sign in with.
+        let printed = (try? String(contentsOfFile: "\(stack.directory).log", encoding: .utf8)) ?? ""
+        #expect(printed.contains("The page: http://127.0.0.1:\(stack.frontPort)/"), "see \(stack.directory).log")
+        for role in ["trader", "auditor", "supervisor"] {
+            #expect(printed.contains("demo_\(role)") && printed.contains("password"), "\(role): see \(stack.directory).log")
+        }
         let log = try ParsedLog(path: "\(stack.directory)-out2/log.xml")
         #expect(log.events.filter { $0.kind == "userCommand" }.map(\.transactionNum) == [1, 2, 3], "the second demo's log is its own workload's only")
         #expect(Set(log.events.compactMap { $0.fields["username"] }) == ["demouser01"])
