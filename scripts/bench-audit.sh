@@ -11,6 +11,7 @@
 # servers, so no outbox, and the barrier holds at once. Stops everything at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/lib.sh
 events=${1:-1000000}
 run_dir=$PWD/run/bench-audit
 export PG_PORT=${BENCH_PG_PORT:-25452} REDIS_PORT=${BENCH_REDIS_PORT:-26399} RABBITMQ_PORT=${BENCH_RABBITMQ_PORT:-25692}
@@ -47,7 +48,7 @@ barrier_pid=$!
 
 export AUDIT_DATABASE=bench_audit AUDIT_EXCHANGE=bench AUDIT_QUEUE=bench TRADING_URL=http://127.0.0.1:$barrier_port
 export HTTP_PORT=$http_port AUDIT_DUMP_DIRECTORY=$run_dir/dumps LOG_LEVEL=warning
-export API_SERVICE_TOKEN=${API_SERVICE_TOKEN:-$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')}
+export API_SERVICE_TOKEN=${API_SERVICE_TOKEN:-$(random_hex 32)}
 scripts/services.sh rabbitmqctl "$run_dir" delete_queue bench >/dev/null 2>&1 || true
 "$bin/audit-server" >"$run_dir/audit-server.log" 2>&1 &
 audit_pid=$!

@@ -41,12 +41,7 @@ finish() {
 }
 trap finish EXIT
 
-# A freshly reset system: nothing of an earlier run's accounts, events or queues.
-"$repo/scripts/stack.sh" down "$run_dir" >/dev/null 2>&1 || true
-rm -rf "$run_dir" "$out"
-mkdir -p "$out"
-"$repo/scripts/stack.sh" up "$run_dir" >"$out/stack-up.log" 2>&1 || { cat "$out/stack-up.log" >&2; exit 1; }
-export_service_token "$run_dir"
+fresh_stack "$run_dir" "$out"
 
 # The ceiling, into $1: pgbench on the reference function in a database of its own, then dropped.
 ceiling() {

@@ -48,7 +48,7 @@ if [ ! -s "$accounts" ]; then
     (
         eval "$("$repo/scripts/stack.sh" env "$run_dir")"
         for entry in trader:trader auditor:auditor supervisor:supervisor; do
-            password=$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
+            password=$(random_hex 12)
             DAYTRADER_ACCOUNT_PASSWORD=$password LOG_LEVEL=warning "$bin/transaction-server" add-account --name "demo_${entry%%:*}" --role "${entry##*:}" >/dev/null
             echo "${entry##*:} demo_${entry%%:*} $password"
         done

@@ -25,18 +25,10 @@ export AUDIT_PORT=${AUDIT_PORT:-8390} QUOTE_PORT=${QUOTE_PORT:-4744}
 export PG_PORT=${PG_PORT:-25832} REDIS_PORT=${REDIS_PORT:-26779} RABBITMQ_PORT=${RABBITMQ_PORT:-26072}
 export LOG_LEVEL=${LOG_LEVEL:-warning}
 
-if [ ! -x "$venv/bin/st" ]; then
-    python3 -m venv "$venv"
-    "$venv/bin/pip" install --quiet "schemathesis==$schemathesis_version"
-fi
-
+ensure_venv "$venv" "schemathesis==$schemathesis_version"
 finish() { "$repo/scripts/stack.sh" down "$run_dir" >/dev/null 2>&1 || true; }
 trap finish EXIT
-"$repo/scripts/stack.sh" down "$run_dir" >/dev/null 2>&1 || true
-rm -rf "$run_dir" "$out"
-mkdir -p "$out"
-"$repo/scripts/stack.sh" up "$run_dir" >"$out/stack.log" 2>&1 || { cat "$out/stack.log" >&2; exit 1; }
-export_service_token "$run_dir"
+fresh_stack "$run_dir" "$out"
 
 front=http://127.0.0.1:$FRONT_PORT
 status=0

@@ -49,3 +49,29 @@ export_service_token() {
     [ -n "${API_SERVICE_TOKEN:-}" ] || API_SERVICE_TOKEN=$(cat "$1/service-token")
     export API_SERVICE_TOKEN
 }
+
+# A Python virtual environment at $1 holding the PyPI package $2 (`name==version`), made once.
+ensure_venv() {
+    if [ ! -x "$1/bin/python" ] || ! "$1/bin/pip" show --quiet "${2%%==*}" >/dev/null 2>&1; then
+        python3 -m venv "$1"
+        "$1/bin/pip" install --quiet "$2"
+    fi
+}
+
+# A freshly reset stack (scripts/stack.sh) in the run directory $1: nothing of an earlier run's
+# accounts, events or queues. $2 (also reset) gets its start-up log; its service token is exported.
+# The caller stops it (a trap on EXIT).
+fresh_stack() {
+    local stack
+    stack="$(dirname "${BASH_SOURCE[0]}")/stack.sh"
+    "$stack" down "$1" >/dev/null 2>&1 || true
+    rm -rf "$1" "$2"
+    mkdir -p "$2"
+    "$stack" up "$1" >"$2/stack.log" 2>&1 || { cat "$2/stack.log" >&2; exit 1; }
+    export_service_token "$1"
+}
+
+# $1 random bytes, in hexadecimal: tokens and passwords.
+random_hex() {
+    head -c "$1" /dev/urandom | od -An -tx1 | tr -d ' \n'
+}

@@ -49,7 +49,7 @@ case "$servers" in '' | *[!0-9]* | 0) echo "SERVERS must be a whole number of at
 service_token() {
     if [ -n "${API_SERVICE_TOKEN:-}" ]; then echo "$API_SERVICE_TOKEN"; return; fi
     if [ ! -s "$run_dir/service-token" ]; then
-        (umask 077 && head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$run_dir/service-token")
+        (umask 077 && random_hex 32 >"$run_dir/service-token")
     fi
     cat "$run_dir/service-token"
 }

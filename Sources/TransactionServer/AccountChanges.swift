@@ -31,6 +31,8 @@ public final class AccountChanges: Service, Sendable {
     private let begun = Atomic<Int>(0)
     static let pollInterval = Duration.milliseconds(250)
     static let heartbeatInterval = Duration.seconds(15)
+    /// Entries per read; a poll reads on until it has them all.
+    static let readCount = 1_000
 
     init(redis: any RedisCommanding, cache: AccountCache, logger: Logger) {
         self.redis = redis
@@ -112,17 +114,23 @@ public final class AccountChanges: Service, Sendable {
         return newest.array?.first?.array?.first?.string ?? "0-0"
     }
 
-    /// Reads the entries after `last` and tells their watchers; returns the last id read.
+    /// Reads every entry after `last`, ``readCount`` at a time, and tells their watchers (one
+    /// event per changed user); returns the last id read.
     private func read(after last: String) async throws(RedisError) -> String {
-        let reply = try await redis.execute(["XREAD", "COUNT", "1000", "STREAMS", streamKey, last])
         var newest = last
         var versions: [String: Int64] = [:]
-        for entry in reply.array?.first?.array?.last?.array ?? [] {
-            guard let parts = entry.array, parts.count == 2, let id = parts[0].string, let fields = parts[1].array?.compactMap(\.string) else { continue }
-            newest = id
-            let pairs = Dictionary(stride(from: 0, to: fields.count - 1, by: 2).map { (fields[$0], fields[$0 + 1]) }) { $1 }
-            if let user = pairs["u"], let version = pairs["v"].flatMap(Int64.init) {
-                versions[user] = max(version, versions[user] ?? version)
+        var full = true
+        while full {
+            let reply = try await redis.execute(["XREAD", "COUNT", String(Self.readCount), "STREAMS", streamKey, newest])
+            let entries = reply.array?.first?.array?.last?.array ?? []
+            full = entries.count == Self.readCount
+            for entry in entries {
+                guard let parts = entry.array, parts.count == 2, let id = parts[0].string, let fields = parts[1].array?.compactMap(\.string) else { continue }
+                newest = id
+                let pairs = Dictionary(stride(from: 0, to: fields.count - 1, by: 2).map { (fields[$0], fields[$0 + 1]) }) { $1 }
+                if let user = pairs["u"], let version = pairs["v"].flatMap(Int64.init) {
+                    versions[user] = max(version, versions[user] ?? version)
+                }
             }
         }
         if !versions.isEmpty {

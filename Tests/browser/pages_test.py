@@ -23,6 +23,7 @@ import urllib.request
 
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
@@ -31,6 +32,7 @@ parser.add_argument("--url", required=True)
 parser.add_argument("--quote-port", type=int, required=True)
 parser.add_argument("--staff-password", required=True)
 parser.add_argument("--screenshots", required=True)
+parser.add_argument("--downloads", required=True, help="where the page's DUMPLOG downloads go")
 args = parser.parse_args()
 
 PASSWORD = "page-test-" + secrets.token_hex(6)
@@ -69,11 +71,10 @@ options = webdriver.ChromeOptions()
 options.binary_location = "/usr/bin/chromium"
 for flag in ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,1000"]:
     options.add_argument(flag)
-downloads = os.path.join(args.screenshots, "..", "downloads")
+downloads = args.downloads
 os.makedirs(downloads, exist_ok=True)
 options.add_experimental_option("prefs", {"download.default_directory": os.path.abspath(downloads), "download.prompt_for_download": False})
 driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
-wait = WebDriverWait(driver, 30, poll_frequency=0.2)
 
 
 def el(selector):
@@ -86,7 +87,9 @@ def text(selector):
 
 def until(name, condition, timeout=30):
     try:
-        WebDriverWait(driver, timeout, poll_frequency=0.2).until(lambda _: condition())
+        # The page re-renders whenever the account changes (live updates): an element read just
+        # as it is replaced is read again at the next poll.
+        WebDriverWait(driver, timeout, poll_frequency=0.2, ignored_exceptions=[StaleElementReferenceException]).until(lambda _: condition())
         check(name, True)
     except Exception as error:
         check(name, False, f"{type(error).__name__}; page: {driver.find_element(By.TAG_NAME, 'main').text[:600]}")
