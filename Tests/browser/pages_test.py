@@ -103,6 +103,13 @@ def fill(form, **fields):
 
 
 def click(selector):
+    # A button the page replaced just then (it re-renders when the account changes) is found again.
+    for attempt in range(5):
+        try:
+            el(selector).click()
+            return
+        except StaleElementReferenceException:
+            time.sleep(0.2)
     el(selector).click()
 
 
@@ -235,6 +242,8 @@ try:
 
     sign_in("page_supervisor", args.staff_password)
     until("the supervisor may dump everything", lambda: el("#supervisor-only").is_displayed())
+    check("nothing the auditor saw is left on the page", not el("#lookup").is_displayed() and text("#dump-result") == ""
+          and el("#lookup-form [name=user]").get_attribute("value") == "")
     click("#whole-dump")
     until("the whole log, with its count", lambda: text("#dump-result").startswith("log.xml:"))
     driver.save_screenshot(os.path.join(args.screenshots, "supervisor.png"))

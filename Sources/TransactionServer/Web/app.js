@@ -77,9 +77,13 @@ async function refresh() {
 async function readAccount() {
   if (!me || me.role !== "trader") return;
   const reply = await post("/api/display-summary", { user: me.name });
-  if (reply.status === 404) { summary = { cash: "0.00", reservedCash: "0.00", holdings: [], pendingBuys: [], pendingSells: [], triggers: [], history: [] }; }
-  else if (reply.status !== 200) { return; }
-  else summary = reply.body;
+  let next;
+  if (reply.status === 404) next = { cash: "0.00", reservedCash: "0.00", holdings: [], pendingBuys: [], pendingSells: [], triggers: [], history: [] };
+  else if (reply.status === 200) next = reply.body;
+  else return;
+  // Unchanged (the event of the page's own command, read already): the buttons stay as they are.
+  if (summary && JSON.stringify(next) === JSON.stringify(summary)) return;
+  summary = next;
   render();
 }
 
@@ -243,7 +247,17 @@ function watch() {
   events.onerror = () => { $("#live").textContent = "reconnecting"; };
 }
 
+// Nothing one person saw stays on the page for the next (a shared screen).
+function forget() {
+  summary = null;
+  renderLookup(null);
+  for (const form of document.querySelectorAll("form")) form.reset();
+  for (const target of document.querySelectorAll(".error, #quote, #dump-result, #cash, #reserved-cash")) target.textContent = "";
+  for (const body of document.querySelectorAll("#trader tbody, #pending")) body.replaceChildren();
+}
+
 function show(account) {
+  if (!account || !me || account.name !== me.name) forget();
   me = account;
   $("#who").textContent = account ? `${account.name} (${account.role})` : "";
   $("#signout").hidden = !account;
