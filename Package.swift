@@ -111,7 +111,7 @@ let package = Package(
         .target(
             name: "AuditServer",
             dependencies: [
-                "DayTraderCore", "AMQPClient", "ServiceSupport", "SchemaMigrations",
+                "DayTraderCore", "AMQPClient", "ServiceSupport", "SchemaMigrations", "Reconciliation",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
@@ -125,7 +125,7 @@ let package = Package(
         .target(
             name: "TransactionServer",
             dependencies: [
-                "DayTraderCore", "TradingStore", "RedisClient", "LegacyQuote", "AMQPClient", "ServiceSupport",
+                "DayTraderCore", "TradingStore", "RedisClient", "LegacyQuote", "AMQPClient", "ServiceSupport", "Reconciliation",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
                 .product(name: "Crypto", package: "swift-crypto"),

@@ -1,10 +1,12 @@
 import AMQPClient
 import DayTraderCore
+import Foundation
 import Hummingbird
 import Logging
 import NIOCore
 import PostgresNIO
 import Prometheus
+import Reconciliation
 import ServiceSupport
 import _NIOFileSystem
 
@@ -29,6 +31,7 @@ public func buildAuditApplication(
     )
 
     let callers = Callers(sessions: HTTPSessionLookup(baseURL: configuration.tradingURL), settings: configuration.callers)
+    let reconciliations = Reconciliations(dumps: dumps, log: LogSource(audit: auditDatabase, logger: logger), tradingURL: configuration.tradingURL)
     let router = Router()
     router.add(middleware: MetricsMiddleware())
     router.post(RouterPath(CommandHTTP.path(for: .dumplog))) { request, _ -> Response in
@@ -71,6 +74,27 @@ public func buildAuditApplication(
         } catch {
             logger.error("DUMPLOG failed", metadata: ["error": "\(String(reflecting: error))"])
             return CommandHTTP.error(.serviceUnavailable, code: "unavailable", message: "the log could not be written; try again")
+        }
+    }
+    // Who may reconcile whom is who may dump whose log (``Access``); a refusal is not logged
+    // (no command runs).
+    router.get("/api/reconciliation") { request, _ -> Response in
+        do {
+            let caller: Caller
+            switch try await callers.caller(of: request) {
+            case .success(let found): caller = found
+            case .failure(let rejection): return CommandHTTP.error(rejection)
+            }
+            let user = try request.uri.queryParameters["user"].map { try UserID(validating: String($0)) }
+            if let refusal = Access.refusal(of: .dumplog, for: user?.rawValue, by: caller) {
+                return CommandHTTP.error(refusal)
+            }
+            return CommandHTTP.json(.ok, Array(try JSONEncoder().encode(try await reconciliations.reconcile(user: user))))
+        } catch let rejection as Rejection {
+            return CommandHTTP.error(rejection)
+        } catch {
+            logger.error("reconciliation failed", metadata: ["error": "\(String(reflecting: error))"])
+            return CommandHTTP.error(.serviceUnavailable, code: "unavailable", message: "the reconciliation could not be made; try again")
         }
     }
     router.addOperationalRoutes(database: auditDatabase, metrics: metrics, logger: logger)

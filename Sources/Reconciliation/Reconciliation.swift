@@ -2,7 +2,7 @@ import DayTraderCore
 import Foundation
 
 /// The auditor's check that the money and the log agree, as pure logic over what the two
-/// databases hold (``ReconciliationSources`` reads them):
+/// databases hold (``LedgerSource`` and ``LogSource`` read them):
 ///
 /// - every account's cash and reserved cash equal the sums of its ledger rows;
 /// - every ledger row that moved spendable cash has its accountTransaction in the audit log
@@ -10,7 +10,7 @@ import Foundation
 /// - for every user, the log's adds minus removes equal the account's cash.
 public enum Reconciliation {
     /// An account as the trading database holds it, with its ledger's sums.
-    public struct Account: Hashable, Sendable {
+    public struct Account: Hashable, Sendable, Codable {
         public var user: String
         public var cash: Int64
         public var reservedCash: Int64
@@ -28,7 +28,7 @@ public enum Reconciliation {
 
     /// A change of a user's spendable cash, in cents (positive: added), under a transactionNum:
     /// a ledger row's, or an accountTransaction's.
-    public struct CashMovement: Hashable, Sendable, CustomStringConvertible {
+    public struct CashMovement: Hashable, Sendable, Codable, CustomStringConvertible {
         public var user: String
         public var transactionNum: Int64
         public var cents: Int64
@@ -41,6 +41,36 @@ public enum Reconciliation {
 
         public var description: String {
             "\(user) transactionNum \(transactionNum): \(cents < 0 ? "remove" : "add") \(Money(cents: Int64(clamping: cents.magnitude)))"
+        }
+    }
+
+    /// The trading database's side, as the transaction servers send it to the audit server.
+    public struct Ledger: Sendable, Codable {
+        public var accounts: [Account]
+        public var movements: [CashMovement]
+
+        public init(accounts: [Account], movements: [CashMovement]) {
+            self.accounts = accounts
+            self.movements = movements
+        }
+    }
+
+    /// What a reconciliation found, as the auditor's page shows it.
+    public struct Report: Sendable, Codable {
+        /// The user reconciled; `nil`: everyone.
+        public var user: String?
+        public var accounts: Int
+        public var ledgerMovements: Int
+        public var accountTransactions: Int
+        /// Every discrepancy, in words (``Discrepancy/description``); none when the two agree.
+        public var discrepancies: [String]
+
+        public init(user: String?, ledger: Ledger, logged: [CashMovement]) {
+            self.user = user
+            accounts = ledger.accounts.count
+            ledgerMovements = ledger.movements.count
+            accountTransactions = logged.count
+            discrepancies = Reconciliation.discrepancies(accounts: ledger.accounts, ledger: ledger.movements, logged: logged).map(\.description)
         }
     }
 

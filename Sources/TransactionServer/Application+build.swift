@@ -7,6 +7,7 @@ import Metrics
 import NIOCore
 import PostgresNIO
 import Prometheus
+import Reconciliation
 import RedisClient
 import ServiceSupport
 import TradingStore
@@ -63,6 +64,7 @@ public func buildApplication(
     EventRoutes(changes: changes, callers: sessions.callers).register(on: router)
     WebPages().register(on: router)
     AuditBarrierRoute(store: store, logger: logger).register(on: router)
+    LedgerRoute(source: LedgerSource(trading: postgres, logger: logger), logger: logger).register(on: router)
     // Ready only while Postgres answers: without it no command can run.
     router.addOperationalRoutes(database: postgres, metrics: metrics, logger: logger)
 

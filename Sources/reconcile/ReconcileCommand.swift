@@ -38,10 +38,10 @@ struct ReconcileCommand: AsyncParsableCommand {
                 group.addTask { await trading.run() }
                 group.addTask { await audit.run() }
                 defer { group.cancelAll() }
-                let sources = ReconciliationSources(trading: trading, audit: audit, logger: logger)
-                async let accounts = sources.accounts()
-                async let ledger = sources.ledgerMovements()
-                async let logged = sources.loggedMovements()
+                let ledgerSource = LedgerSource(trading: trading, logger: logger), logSource = LogSource(audit: audit, logger: logger)
+                async let accounts = ledgerSource.accounts()
+                async let ledger = ledgerSource.movements()
+                async let logged = logSource.movements()
                 let (a, l, g) = try await (accounts, ledger, logged)
                 return (Reconciliation.discrepancies(accounts: a, ledger: l, logged: g), (a.count, l.count, g.count))
             }

@@ -97,6 +97,12 @@ final class AuditServerProcess: Sendable {
         return await request("POST", "/api/dumplog", body: body, token: token, cookie: cookie, output: output)
     }
 
+    /// `GET /api/reconciliation` (of `user`, or of everyone), sent with `token` or `cookie` as
+    /// DUMPLOG is; the body goes to `output`. Returns the HTTP status.
+    func reconcile(user: String? = nil, token: String? = AuditServerProcess.serviceToken, cookie: String? = nil, output: String) async -> Int {
+        await request("GET", "/api/reconciliation" + (user.map { "?user=\($0)" } ?? ""), body: nil, token: token, cookie: cookie, output: output)
+    }
+
     /// One HTTP request through curl; the HTTP status, or 0 when there was no answer. Waits on a
     /// thread of its own: the transaction servers the audit server calls back run in this test
     /// process, on Swift's cooperative pool (one thread per core), which a blocked thread starves.

@@ -129,6 +129,29 @@ import TransactionServer
             #expect(try await dump(nil, auditor) == 403, "the whole log is the supervisor's")
             #expect(try await dump(nil, supervisor) == 200)
             #expect(try await dump(nil, nil, token: Self.token) == 200)
+            // Reconciliation: who may reconcile whom is who may dump whose log; the two agree.
+            func reconcile(_ user: String?, _ cookie: String?, token: String? = nil) async throws -> (Int, String) {
+                let output = "\(audit.directory)/reconcile-\(UUID().uuidString)"
+                let status = await audit.reconcile(user: user, token: token, cookie: cookie, output: output)
+                return (status, (try? String(contentsOfFile: output, encoding: .utf8)) ?? "")
+            }
+            let reconciled = try await reconcile(alice, trader)
+            #expect(reconciled.0 == 200 && reconciled.1.contains("\"discrepancies\":[]") && reconciled.1.contains("\"accounts\":1"), "\(reconciled.1)")
+            #expect(try await reconcile(bob, trader).0 == 403)
+            #expect(try await reconcile(nil, auditor).0 == 403, "everyone is the supervisor's")
+            #expect(try await reconcile(bob, auditor).0 == 200)
+            #expect(try await reconcile(alice, nil).0 == 401)
+            let everyone = try await reconcile(nil, supervisor)
+            #expect(everyone.0 == 200 && everyone.1.contains("\"discrepancies\":[]"), "\(everyone.1)")
+            // A discrepancy is found: a ledger row the log never had.
+            #expect(try await fixture.int64("""
+                WITH i AS (INSERT INTO ledger (user_id, transaction_num, kind, cash_delta, reserved_cash_delta, shares_delta, reserved_shares_delta, at_ms)
+                           VALUES (\(bob), 424242, 'add', 100, 0, 0, 0, 0) RETURNING 1)
+                SELECT count(*)::bigint FROM i
+                """) == 1)
+            let broken = try await reconcile(bob, nil, token: Self.token)
+            #expect(broken.0 == 200 && broken.1.contains("not in the log"), "\(broken.1)")
+
             // The supervisor's dump is the whole log, in the supervisor's own directory.
             let whole = try ParsedLog(path: "\(audit.dumpDirectory)/staff/\(dave)/x.xml")
             #expect(Set(whole.events.compactMap { $0.fields["username"] }).isSuperset(of: [alice, bob]))

@@ -8,7 +8,8 @@ Checks, each through the page as a person would use it:
   - a trigger set on the page fires when the price falls, and the page shows it without a reload;
     so does a change made by another client;
   - a trader cannot act for another user (the API refuses, the page offers no way);
-  - an auditor looks up the trader and dumps the trader's log; only a supervisor the whole log.
+  - an auditor looks up the trader, dumps the trader's log and reconciles the trader's money
+    with the log; only a supervisor dumps and reconciles everything.
 Screenshots of the sign-in, trader, auditor and supervisor pages go to --screenshots.
 """
 import argparse
@@ -216,6 +217,10 @@ try:
                                                body: JSON.stringify({filename: 'all.xml'})});
         return r.status;""")
     check("nor dump the whole log", reply == 403, reply)
+    reply = driver.execute_script("""
+        const r = await fetch('/api/reconciliation?user=someone_else', {credentials: 'same-origin'});
+        return r.status;""")
+    check("nor reconcile another user", reply == 403, reply)
     check("the trader has no auditor's controls", not el("#auditor").is_displayed())
     driver.save_screenshot(os.path.join(args.screenshots, "trader-after-trigger.png"))
     sign_out()
@@ -232,6 +237,9 @@ try:
     until("the auditor dumps the trader's log, with its count", lambda: text("#dump-result").startswith(f"{TRADER}.xml:") and "events" in text("#dump-result"))
     count = int(text("#dump-result").split(":")[1].split()[0])
     check("the trader's log has the trader's events", count >= 10, count)
+    click("#user-reconcile")
+    until("the auditor reconciles the trader: the money and the log agree",
+          lambda: text("#reconciliation-verdict").startswith(f"{TRADER}: the money and the log agree"))
     driver.save_screenshot(os.path.join(args.screenshots, "auditor.png"))
     add = driver.execute_script("""
         const r = await fetch('/api/add', {method: 'POST', credentials: 'same-origin', headers: {'Content-Type': 'application/json'},
@@ -246,6 +254,8 @@ try:
           and el("#lookup-form [name=user]").get_attribute("value") == "")
     click("#whole-dump")
     until("the whole log, with its count", lambda: text("#dump-result").startswith("log.xml:"))
+    click("#whole-reconcile")
+    until("the supervisor reconciles everyone", lambda: text("#reconciliation-verdict").startswith("everyone: the money and the log agree"))
     driver.save_screenshot(os.path.join(args.screenshots, "supervisor.png"))
 finally:
     driver.quit()

@@ -222,6 +222,30 @@ async function dump(user) {
   download(filename, body);
 }
 
+// The auditor's check that the money and the log agree (the audit server runs it).
+async function reconcile(user) {
+  $("#reconciliation").hidden = true;
+  $("#reconciliation-verdict").textContent = "reconciling...";
+  $("#reconciliation").hidden = false;
+  const response = await fetch("/api/reconciliation" + (user ? `?user=${encodeURIComponent(user)}` : ""), { credentials: "same-origin" });
+  let body = {};
+  try { body = await response.json(); } catch {}
+  const list = $("#reconciliation-discrepancies");
+  list.replaceChildren();
+  if (response.status !== 200) {
+    $("#reconciliation-verdict").textContent = `Reconciliation refused: ${body.error ? body.error.message : response.status}`;
+    return;
+  }
+  const counted = `${body.accounts} account(s), ${body.ledgerMovements} ledger cash movement(s), ${body.accountTransactions} accountTransaction(s)`;
+  const who = body.user || "everyone";
+  if (body.discrepancies.length === 0) {
+    $("#reconciliation-verdict").textContent = `${who}: the money and the log agree (${counted})`;
+  } else {
+    $("#reconciliation-verdict").textContent = `${who}: ${body.discrepancies.length} discrepancies (${counted}); if the user is trading now, reconcile again once they stop`;
+    list.replaceChildren(...body.discrepancies.map((line) => { const item = document.createElement("li"); item.textContent = line; return item; }));
+  }
+}
+
 function wireAuditor() {
   $("#lookup-form").onsubmit = async (event) => {
     event.preventDefault();
@@ -231,6 +255,8 @@ function wireAuditor() {
   };
   $("#user-dump").onclick = () => dump($("#lookup-form").user.value.trim());
   $("#whole-dump").onclick = () => dump(null);
+  $("#user-reconcile").onclick = () => reconcile($("#lookup-form").user.value.trim());
+  $("#whole-reconcile").onclick = () => reconcile(null);
 }
 
 // Live updates: the server says when the account changed (another tab or client, a trigger
@@ -252,8 +278,9 @@ function forget() {
   summary = null;
   renderLookup(null);
   for (const form of document.querySelectorAll("form")) form.reset();
-  for (const target of document.querySelectorAll(".error, #quote, #dump-result, #cash, #reserved-cash")) target.textContent = "";
-  for (const body of document.querySelectorAll("#trader tbody, #pending")) body.replaceChildren();
+  for (const target of document.querySelectorAll(".error, #quote, #dump-result, #cash, #reserved-cash, #reconciliation-verdict")) target.textContent = "";
+  $("#reconciliation").hidden = true;
+  for (const body of document.querySelectorAll("#trader tbody, #pending, #reconciliation-discrepancies")) body.replaceChildren();
 }
 
 function show(account) {
