@@ -14,7 +14,8 @@ public struct AuditConfiguration: Sendable {
     /// POSTGRES_* with AUDIT_DATABASE (default "audit"): where events are stored.
     public var auditDatabase: PostgresClient.Configuration
     /// Where the transaction servers answer (TRADING_URL, default http://127.0.0.1:8080: HAProxy's
-    /// front): DUMPLOG asks them whether their outbox has drained (`HTTPOutboxBarrier`).
+    /// front), without a trailing slash: DUMPLOG asks them whether their outbox has drained
+    /// (`HTTPOutboxBarrier`), and whose a session is (`HTTPSessionLookup`).
     public var tradingURL: String
     public var rabbitMQ: AMQPEndpoint
     public var topology: AuditTopology
@@ -41,7 +42,9 @@ public struct AuditConfiguration: Sendable {
         httpHost = config.string(forKey: "http.host", default: "127.0.0.1")
         httpPort = config.int(forKey: "http.port", default: 8090)
         auditDatabase = PostgresClient.Configuration(reader: config, database: config.string(forKey: "audit.database", default: "audit"))
-        tradingURL = config.string(forKey: "trading.url", default: "http://127.0.0.1:8080")
+        // Without a trailing slash, so that routes are appended to it as they are.
+        let tradingURL = config.string(forKey: "trading.url", default: "http://127.0.0.1:8080")
+        self.tradingURL = tradingURL.hasSuffix("/") ? String(tradingURL.dropLast()) : tradingURL
         rabbitMQ = AMQPEndpoint(reader: config)
         topology = AuditTopology(reader: config)
         prefetch = config.int(forKey: "audit.prefetch", default: 256)

@@ -10,12 +10,12 @@ import NIOCore
 /// outlives a proxy's server timeout (HAProxy's is 30 s); the outbox's moment moves on with
 /// each request, which only waits for more.
 public struct HTTPOutboxBarrier: OutboxBarrier {
-    /// Where the transaction servers answer, e.g. `http://127.0.0.1:8080` (TRADING_URL).
+    /// Where the transaction servers answer, e.g. `http://127.0.0.1:8080` (TRADING_URL, no trailing slash).
     let baseURL: String
     static let longestRequest = Duration.seconds(20)
 
     public init(baseURL: String) {
-        self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
+        self.baseURL = baseURL
     }
 
     public func awaitRelayed(within timeout: Duration) async throws -> Bool {

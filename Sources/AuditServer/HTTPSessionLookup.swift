@@ -6,11 +6,11 @@ import ServiceSupport
 /// Whose a session cookie is, asked of the transaction servers, which own the sessions:
 /// `GET <trading URL>/api/auth/session` with the cookie (200 and the account, or 401).
 public struct HTTPSessionLookup: SessionLookup {
-    /// Where the transaction servers answer (TRADING_URL).
+    /// Where the transaction servers answer (TRADING_URL, no trailing slash).
     let baseURL: String
 
     public init(baseURL: String) {
-        self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
+        self.baseURL = baseURL
     }
 
     public func person(withSession token: String) async throws -> (name: String, role: Role)? {

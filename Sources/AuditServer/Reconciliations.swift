@@ -16,7 +16,7 @@ import Reconciliation
 struct Reconciliations: Sendable {
     let dumps: DumpService
     let log: LogSource
-    /// Where the transaction servers answer (TRADING_URL).
+    /// Where the transaction servers answer (TRADING_URL, no trailing slash).
     let tradingURL: String
 
     func reconcile(user: UserID?) async throws -> Reconciliation.Report {
@@ -26,8 +26,7 @@ struct Reconciliations: Sendable {
     }
 
     private func ledger(of user: UserID?) async throws -> Reconciliation.Ledger {
-        let base = tradingURL.hasSuffix("/") ? String(tradingURL.dropLast()) : tradingURL
-        let request = HTTPClientRequest(url: "\(base)/internal/ledger" + (user.map { "?user=\($0.rawValue)" } ?? ""))
+        let request = HTTPClientRequest(url: "\(tradingURL)/internal/ledger" + (user.map { "?user=\($0.rawValue)" } ?? ""))
         let response: HTTPClientResponse
         let body: ByteBuffer
         do {
