@@ -48,6 +48,11 @@ let package = Package(
 
         // MARK: I/O edges
         .target(name: "DedicatedThread"),
+        // Running a process's Swift tasks on NIO's event loops.
+        .target(
+            name: "EventLoopThreads",
+            dependencies: [.product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")]
+        ),
         // Starting servers and tools from tests and benchmarks.
         .target(name: "ChildProcess"),
         // Bounding a test's wait on code that might block.
@@ -156,6 +161,7 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "_NIOFileSystem", package: "swift-nio"),
             ]
         ),
@@ -164,7 +170,7 @@ let package = Package(
         .executableTarget(
             name: "transaction-server",
             dependencies: [
-                "TransactionServer", "DayTraderCore",
+                "TransactionServer", "DayTraderCore", "EventLoopThreads",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -215,7 +221,7 @@ let package = Package(
         .executableTarget(
             name: "workload-generator",
             dependencies: [
-                "WorkloadGenerator",
+                "WorkloadGenerator", "EventLoopThreads",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -17,8 +17,9 @@ extension Logger.Level {
 }
 
 extension PostgresClient.Configuration {
-    /// POSTGRES_HOST, POSTGRES_PORT, POSTGRES_USER, POSTGRES_PASSWORD, POSTGRES_CONNECTIONS and
-    /// the database given (each server names its own); and the bounds every session starts with:
+    /// POSTGRES_HOST, POSTGRES_PORT, POSTGRES_USER, POSTGRES_PASSWORD, POSTGRES_CONNECTIONS (at
+    /// most), POSTGRES_MIN_CONNECTIONS (kept open while idle, 4) and the database given (each
+    /// server names its own); and the bounds every session starts with:
     /// POSTGRES_STATEMENT_TIMEOUT_MS (10 s), POSTGRES_LOCK_TIMEOUT_MS (3 s) and
     /// POSTGRES_IDLE_IN_TRANSACTION_TIMEOUT_MS (30 s). No statement, wait for a lock, or open
     /// transaction left idle by a stuck client holds a connection or a row longer; work that may
@@ -33,6 +34,13 @@ extension PostgresClient.Configuration {
             tls: .disable
         )
         options.maximumConnections = config.int(forKey: "postgres.connections", default: 20)
+        // No timers on idle connections (DECISIONS.md 56): the pool schedules a keep-alive timer,
+        // and an idle timer above the minimum, each time a connection goes idle and cancels them
+        // when it is leased again, which at a moderate rate is every command (three tasks and a
+        // Dispatch timer each). A connection the server closed leaves the pool when its socket
+        // does; the minimum stays open for the next command instead of timing out.
+        options.keepAliveBehavior = nil
+        options.minimumConnections = min(config.int(forKey: "postgres.min.connections", default: 4), options.maximumConnections)
         options.additionalStartupParameters = [
             ("statement_timeout", "\(config.int(forKey: "postgres.statement.timeout.ms", default: 10_000))"),
             ("lock_timeout", "\(config.int(forKey: "postgres.lock.timeout.ms", default: 3_000))"),

@@ -12,6 +12,10 @@ public struct ServerConfiguration: Sendable {
     public var serverName: String
     public var httpHost: String
     public var httpPort: Int
+    /// SERVER_THREADS (1): the NIO event loops, which also run the server's Swift tasks
+    /// (``EventLoopThreads``). One is enough for a share of this design's load; scale out with
+    /// instances.
+    public var threads: Int
     /// POSTGRES_*: the trading database (POSTGRES_DATABASE, default "daytrader").
     public var postgres: PostgresClient.Configuration
     /// RABBITMQ_*: the broker the audit relay publishes to.
@@ -53,6 +57,8 @@ public struct ServerConfiguration: Sendable {
         serverName = config.string(forKey: "server.name", default: "ts1")
         httpHost = config.string(forKey: "http.host", default: "127.0.0.1")
         httpPort = config.int(forKey: "http.port", default: 8081)
+        threads = config.int(forKey: "server.threads", default: 1)
+        guard threads >= 1 else { throw ConfigurationError("SERVER_THREADS must be at least 1") }
         postgres = PostgresClient.Configuration(reader: config, database: config.string(forKey: "postgres.database", default: "daytrader"))
         rabbitMQ = AMQPEndpoint(reader: config)
         auditTopology = AuditTopology(reader: config)

@@ -104,7 +104,7 @@ public enum WorkloadRunner {
         return try await HTTPClient.withHTTPClient(configuration: configuration) { client in
             let baseURL = options.baseURL.hasSuffix("/") ? String(options.baseURL.dropLast()) : options.baseURL
             let transport = HTTPCommandTransport(client: client, baseURL: baseURL, serviceToken: options.serviceToken)
-            return await WorkloadRun(workload: workload, options: options, transport: transport, clock: ContinuousClock()).run()
+            return await WorkloadRun(workload: workload, options: options, transport: transport, clock: EventLoopClock()).run()
         }
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Configuration
 import DayTraderCore
+import EventLoopThreads
 import Foundation
 import Hummingbird
 import Logging
@@ -24,6 +25,7 @@ struct Serve: AsyncParsableCommand {
 
     func run() async throws {
         let configuration = try ServerConfiguration(reader: ConfigReader(provider: EnvironmentVariablesProvider()))
+        EventLoopThreads.runEverything(threads: configuration.threads)
         var logger = Logger(label: configuration.serverName)
         logger.logLevel = configuration.logLevel
         let registry = PrometheusCollectorRegistry()

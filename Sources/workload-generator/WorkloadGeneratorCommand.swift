@@ -1,4 +1,5 @@
 import ArgumentParser
+import EventLoopThreads
 import Foundation
 import WorkloadGenerator
 
@@ -67,6 +68,9 @@ struct Run: AsyncParsableCommand {
     var skipMalformed = false
 
     func run() async throws {
+        // One thread for the connections, the users' tasks and the pacing timers: it drives
+        // several thousand commands/s (docs/PERFORMANCE.md), with no thread switch per command.
+        EventLoopThreads.runEverything(threads: 1)
         let workload: Workload
         do {
             workload = try Workload(contentsOfFile: file)

@@ -46,3 +46,33 @@ struct RateLimiterTests {
         #expect(clock.now == at(150))
     }
 }
+
+@Suite("The event loop clock: the generator's sleeps on NIO's loop")
+struct EventLoopClockTests {
+    @Test("a sleep lasts until its deadline, on the continuous clock's time")
+    func sleepsUntilTheDeadline() async throws {
+        let clock = EventLoopClock()
+        let deadline = clock.now.advanced(by: .milliseconds(30))
+        try await clock.sleep(until: deadline)
+        #expect(ContinuousClock.now >= deadline)
+    }
+
+    @Test("a deadline already past returns at once")
+    func pastDeadline() async throws {
+        let clock = EventLoopClock()
+        let began = ContinuousClock.now
+        try await clock.sleep(until: began.advanced(by: .seconds(-1)))
+        #expect(began.duration(to: .now) < .seconds(5))
+    }
+
+    @Test("cancelling the sleeping task ends the sleep with an error, long before its deadline")
+    func cancellation() async throws {
+        let clock = EventLoopClock()
+        let began = ContinuousClock.now
+        let sleeper = Task { try await clock.sleep(until: began.advanced(by: .seconds(60))) }
+        try await Task.sleep(for: .milliseconds(20))
+        sleeper.cancel()
+        await #expect(throws: (any Error).self) { try await sleeper.value }
+        #expect(began.duration(to: .now) < .seconds(30))
+    }
+}
