@@ -143,6 +143,22 @@ public struct OutboxRelayLease {
     }
 }
 
+extension OutboxRelayLease {
+    /// Vacuums the outbox: removes the rows the relay deleted (those no transaction can still
+    /// see), so that their space is reused while it is still in PostgreSQL's buffers.
+    ///
+    /// The outbox is a queue in a table: every command adds a row and the relay deletes it
+    /// moments later. Left to autovacuum (at most once a minute per database), a full-speed run
+    /// piled up 160,000 dead rows (61 MB) between vacuums, and once the first vacuum had freed
+    /// them, new rows went into free space spread over the whole table, read back from the
+    /// operating system into buffers that other tables needed (DECISIONS.md 57). Takes only a lock
+    /// that lets inserts and deletes go on; and it does not give back the table's empty tail
+    /// (`TRUNCATE false`), which would take a lock that stops the commands' inserts.
+    public nonisolated(nonsending) func vacuum() async throws {
+        try await connection.query("VACUUM (TRUNCATE false) audit_outbox", logger: logger)
+    }
+}
+
 /// A relay's scan of the outbox ran longer than `limit` and was cancelled; nothing was sent.
 public struct OutboxScanTimedOut: Error {
     public static let limit = Duration.seconds(2)

@@ -172,6 +172,33 @@ import TradingStore
         }
     }
 
+    @Test func theLeaseHolderVacuumsTheOutboxItsDeletedRowsAreGone() async throws {
+        try await RuleTableTests.withStore { store, client in
+            func count(_ column: String) async throws -> Int64 {
+                var value: Int64 = -1
+                for try await n in try await client.query(
+                    PostgresQuery(unsafeSQL: "SELECT \(column) FROM pg_stat_user_tables WHERE relname = 'audit_outbox'"), logger: TestServices.logger
+                ).decode(Int64.self) {
+                    value = n
+                }
+                return value
+            }
+            try await client.query(#"INSERT INTO audit_outbox (record) SELECT '"x"' FROM generate_series(1, 200)"#, logger: TestServices.logger)
+            let (sent, _, _) = try await store.relayOutbox(limit: 500) { _ in }
+            #expect(sent == 200)
+            let vacuumsBefore = try await count("vacuum_count")
+            #expect(try await store.withRelayLease { lease in try await lease.vacuum() })
+            // The statistics reach the view a moment later.
+            var vacuums = vacuumsBefore
+            for _ in 0..<50 where vacuums == vacuumsBefore {
+                try await Task.sleep(for: .milliseconds(100))
+                vacuums = try await count("vacuum_count")
+            }
+            #expect(vacuums == vacuumsBefore + 1)
+            #expect(try await count("n_dead_tup") == 0, "the relay's deleted rows are removed")
+        }
+    }
+
     @Test func oneRelayHoldsTheLeaseAtATime() async throws {
         let database = try await TestServices.freshDatabase()
         try await TestServices.withPostgres(database: database) { first in
