@@ -13,8 +13,9 @@ import NIOPosix
 /// The servers' blocking work runs elsewhere already: hiredis and rabbitmq-c on dedicated
 /// threads, bcrypt on `NIOThreadPool`.
 public enum EventLoopThreads {
-    /// Makes NIO's singleton group `threads` event loops and Swift's global executor. Call once,
-    /// first thing in `main`, before anything uses NIO or starts a task; later it has no effect.
+    /// Makes NIO's singleton group `threads` event loops and Swift's global executor. Call it
+    /// once (NIO stops the program on a second call), first thing in `main`: once anything has
+    /// used NIO's singleton group, the thread count no longer takes effect.
     public static func runEverything(threads: Int) {
         NIOSingletons.groupLoopCountSuggestion = max(1, threads)
         NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
