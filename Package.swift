@@ -161,6 +161,7 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "_NIOFileSystem", package: "swift-nio"),
             ]
@@ -248,7 +249,13 @@ let package = Package(
         ),
         .testTarget(
             name: "WorkloadGeneratorTests",
-            dependencies: ["WorkloadGenerator", "DayTraderCore", .product(name: "AsyncHTTPClient", package: "async-http-client")]
+            dependencies: [
+                "WorkloadGenerator", "DayTraderCore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
         ),
         .testTarget(
             name: "DeploymentTests",

@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Foundation
 import NIOCore
+import NIOHTTP1
 import _NIOFileSystem
 
 /// What a run needs from HTTP. The tests put a fake in its place.
@@ -32,23 +33,46 @@ enum DumpResponse: Sendable {
     case refused(CommandResponse)
 }
 
-/// Sends commands over one `HTTPClient`, whose pool keeps HTTP/1.1 connections alive between
-/// requests.
+/// Sends commands over HTTP/1.1 connections of its own (``CommandConnections``), and the final
+/// DUMPLOG, whose log is streamed to disk, over an `HTTPClient`.
 struct HTTPCommandTransport: CommandTransport {
     let client: HTTPClient
-    /// `http://host:port`, without a trailing slash.
+    let connections: CommandConnections
+    /// `http://host[:port]`, without a trailing slash.
     let baseURL: String
+    /// The `Host` header: `host:port` of ``baseURL``.
+    let authority: String
     /// Sent as `Authorization: Bearer` with every request: the service token, which lets the
     /// generator act for any user and number its lines.
     let serviceToken: String?
+
+    /// - Parameter baseURL: `http://host[:port]`, without a trailing slash, as
+    ///   ``RunOptions/validate()`` requires.
+    init(client: HTTPClient, baseURL: String, serviceToken: String?) {
+        let url = URL(string: baseURL)
+        let host = url?.host ?? ""
+        let port = url?.port ?? 80
+        self.client = client
+        self.connections = CommandConnections(host: host, port: port, maximumReplyBytes: Self.maximumReplyBytes)
+        self.baseURL = baseURL
+        self.authority = "\(host):\(port)"
+        self.serviceToken = serviceToken
+    }
 
     /// Far more than any command reply or account summary; a guard against a runaway body.
     static let maximumReplyBytes = 64 * 1024 * 1024
 
     func send(_ request: WorkloadRequest, timeout: Duration) async throws -> CommandResponse {
-        let response = try await client.execute(httpRequest(for: request), timeout: TimeAmount(timeout))
-        let body = try await response.body.collect(upTo: Self.maximumReplyBytes)
-        return CommandResponse(status: Int(response.status.code), body: Array(buffer: body))
+        let body = ByteBuffer(bytes: request.body.json())
+        var head = HTTPRequestHead(version: .http1_1, method: .POST, uri: request.path)
+        head.headers.reserveCapacity(4)
+        head.headers.add(name: "Host", value: authority)
+        head.headers.add(name: "Content-Type", value: "application/json")
+        head.headers.add(name: "Content-Length", value: String(body.readableBytes))
+        if let serviceToken {
+            head.headers.add(name: "Authorization", value: "Bearer \(serviceToken)")
+        }
+        return try await connections.exchange(head, body: body, timeout: timeout)
     }
 
     func dump(_ request: WorkloadRequest, to path: String, timeout: Duration) async throws -> DumpResponse {

@@ -63,7 +63,7 @@ public struct RunOptions: Sendable {
 
     /// Throws a message for the first option out of range.
     public func validate() throws(RunOptionsError) {
-        guard baseURL.hasPrefix("http://"), baseURL.count > "http://".count else {
+        guard baseURL.hasPrefix("http://"), let host = URL(string: baseURL)?.host, !host.isEmpty else {
             throw RunOptionsError("the URL must start with http:// and name a host, got '\(baseURL)'")
         }
         guard concurrency >= 1 else { throw RunOptionsError("the concurrency must be at least 1") }
@@ -104,7 +104,9 @@ public enum WorkloadRunner {
         return try await HTTPClient.withHTTPClient(configuration: configuration) { client in
             let baseURL = options.baseURL.hasSuffix("/") ? String(options.baseURL.dropLast()) : options.baseURL
             let transport = HTTPCommandTransport(client: client, baseURL: baseURL, serviceToken: options.serviceToken)
-            return await WorkloadRun(workload: workload, options: options, transport: transport, clock: EventLoopClock()).run()
+            let report = await WorkloadRun(workload: workload, options: options, transport: transport, clock: EventLoopClock()).run()
+            await transport.connections.closeAll()
+            return report
         }
     }
 }
