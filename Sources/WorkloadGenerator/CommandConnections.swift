@@ -48,7 +48,11 @@ final class CommandConnections: Sendable {
             }
             self.idle.withLock { $0.append(channel) }
         }
-        channel.writeAndFlush(Exchange(head: head, body: body, reply: reply), promise: nil)
+        // A connection can close between the look at it and the write: the write then fails
+        // (the handler never sees it), and so must the exchange, at once rather than at its deadline.
+        let written = channel.eventLoop.makePromise(of: Void.self)
+        written.futureResult.whenFailure { reply.fail($0) }
+        channel.writeAndFlush(Exchange(head: head, body: body, reply: reply), promise: written)
         let answered = try await withTaskCancellationHandler {
             try await reply.futureResult.get()
         } onCancel: {

@@ -33,6 +33,19 @@ import Testing
         }
     }
 
+    @Test func aConnectionClosedWhileIdleIsReplacedByANewOne() async throws {
+        try await ScriptedServer.with(.echoThenCloseWhileIdle) { server in
+            let connections = server.connections()
+            for _ in 1...3 {
+                let reply = try await connections.exchange(server.request("/api/ADD"), body: ByteBuffer(string: "x"), timeout: .seconds(5))
+                #expect(reply.status == 200)
+                // The server closes the connection 50 ms after its reply, as a proxy's idle timeout would.
+                try await Task.sleep(for: .milliseconds(300))
+            }
+            #expect(server.connectionsAccepted == 3)
+        }
+    }
+
     @Test func concurrentExchangesEachGetTheirOwnReply() async throws {
         try await ScriptedServer.with(.echo) { server in
             let connections = server.connections()
@@ -122,6 +135,8 @@ private struct ScriptedServer: Sendable {
         case echo
         /// As `echo`, with `Connection: close`, then closes.
         case echoAndClose
+        /// As `echo`, kept alive, then closes the connection 50 ms later.
+        case echoThenCloseWhileIdle
         /// 200, the body `<method> <uri> <name>=<value>... <request body>` with every header.
         case echoHeaders
         /// Never answers.
@@ -204,6 +219,10 @@ private final class ScriptedHandler: ChannelInboundHandler {
                 reply("\(head.method) \(head.uri) \(request)", close: false, context: context)
             case .echoAndClose:
                 reply("\(head.method) \(head.uri) \(request)", close: true, context: context)
+            case .echoThenCloseWhileIdle:
+                reply("\(head.method) \(head.uri) \(request)", close: false, context: context)
+                let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
+                context.eventLoop.scheduleTask(in: .milliseconds(50)) { loopBound.value.close(promise: nil) }
             case .echoHeaders:
                 let headers = head.headers.map { "\($0.name.lowercased())=\($0.value)" }.joined(separator: " ")
                 reply("\(head.method) \(head.uri) \(headers) \(request)", close: false, context: context)
