@@ -18,8 +18,8 @@ extension Logger.Level {
 
 extension PostgresClient.Configuration {
     /// POSTGRES_HOST, POSTGRES_PORT, POSTGRES_USER, POSTGRES_PASSWORD, POSTGRES_CONNECTIONS (at
-    /// most), POSTGRES_MIN_CONNECTIONS (kept open while idle, 4) and the database given (each
-    /// server names its own); and the bounds every session starts with:
+    /// most) and the database given (each server names its own); one connection kept open while
+    /// idle; and the bounds every session starts with:
     /// POSTGRES_STATEMENT_TIMEOUT_MS (10 s), POSTGRES_LOCK_TIMEOUT_MS (3 s) and
     /// POSTGRES_IDLE_IN_TRANSACTION_TIMEOUT_MS (30 s). No statement, wait for a lock, or open
     /// transaction left idle by a stuck client holds a connection or a row longer; work that may
@@ -40,7 +40,10 @@ extension PostgresClient.Configuration {
         // Dispatch timer each). A connection the server closed leaves the pool when its socket
         // does; the minimum stays open for the next command instead of timing out.
         options.keepAliveBehavior = nil
-        options.minimumConnections = min(config.int(forKey: "postgres.min.connections", default: 4), options.maximumConnections)
+        // One, not more (DECISIONS.md 59): PostgresNIO 1.33.2's pool stops the process when, back
+        // from a database that was away, it holds fewer connections than its minimum and a
+        // request finds none idle (a failed precondition). It never holds fewer than one.
+        options.minimumConnections = 1
         options.additionalStartupParameters = [
             ("statement_timeout", "\(config.int(forKey: "postgres.statement.timeout.ms", default: 10_000))"),
             ("lock_timeout", "\(config.int(forKey: "postgres.lock.timeout.ms", default: 3_000))"),

@@ -8,8 +8,8 @@ import Synchronization
 ///
 /// A run keeps one command in flight per user queue, so a pool of plain connections is all it
 /// needs; a general client (AsyncHTTPClient, which the run keeps for the final DUMPLOG's streamed
-/// log) spends a third of the generator's CPU on request bookkeeping and task hops per command
-/// (docs/PERFORMANCE.md). Here an exchange is one write on the connection's event loop and one
+/// log) cost the generator 1.6 to 2 times the CPU per command in its request bookkeeping and task
+/// hops (DECISIONS.md 58). Here an exchange is one write on the connection's event loop and one
 /// promise completed from its reply.
 final class CommandConnections: Sendable {
     private let host: String
@@ -30,6 +30,7 @@ final class CommandConnections: Sendable {
     /// the reply, within `timeout` for connecting and replying together. A connection is kept
     /// for the next exchange only when this one ended cleanly and the server keeps it alive.
     func exchange(_ head: HTTPRequestHead, body: ByteBuffer, timeout: Duration) async throws -> CommandResponse {
+        let end = NIODeadline.now() + TimeAmount(timeout)
         let channel: any Channel
         if let kept = idleConnection() {
             channel = kept
@@ -37,7 +38,7 @@ final class CommandConnections: Sendable {
             channel = try await connect(timeout: timeout)
         }
         let reply = channel.eventLoop.makePromise(of: Reply.self)
-        let deadline = channel.eventLoop.scheduleTask(in: TimeAmount(timeout)) {
+        let deadline = channel.eventLoop.scheduleTask(deadline: end) {
             reply.fail(CommandConnectionError.timedOut)
         }
         reply.futureResult.whenComplete { result in
