@@ -68,11 +68,19 @@ public enum ChildProcess {
         return wait(for: child)
     }
 
-    /// `runShell` on a thread of its own, so a slow command (starting a broker) never holds
-    /// one of the few threads of Swift's cooperative pool.
-    public static func runShell(_ command: String) async -> Int32 {
+    /// `wait(for:)` on a thread of its own, so a child that takes its time (a server shutting
+    /// down, a broker starting) never holds one of the few threads of Swift's cooperative pool:
+    /// on two cores, two such waits stop every other task of the process.
+    @discardableResult
+    public static func wait(for child: pid_t) async -> Int32 {
         await withCheckedContinuation { continuation in
-            Thread { continuation.resume(returning: runShell(command)) }.start()
+            Thread { continuation.resume(returning: wait(for: child)) }.start()
         }
+    }
+
+    /// `runShell`, waiting on a thread of its own (see the asynchronous `wait(for:)`).
+    public static func runShell(_ command: String) async -> Int32 {
+        guard let child = try? spawn("/bin/sh", ["-c", command]) else { return -1 }
+        return await wait(for: child)
     }
 }

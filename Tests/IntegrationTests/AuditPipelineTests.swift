@@ -27,60 +27,63 @@ import Testing
         // A broker of its own when the test stops it; the shared one otherwise.
         let broker = disruption == .brokerStopped ? try PrivateRabbitMQ() : nil
         try await broker?.start()
-        defer { broker?.stopAtExit() }
-        // A fixed clock: no order expires and no quote goes stale, however slow the replay, so
-        // nothing moves between the last reply and the DUMPLOG (no trigger fires on its own).
-        let fixture = try await TradingServerFixture.make(clock: ManualClock(), rabbitMQPort: broker?.port)
-        let auditDatabase = try await TestServices.freshDatabase()
-        let progress = ReplayProgress()
-        let (replies, status, audit) = try await fixture.withServer { client in
-            // The audit server asks this transaction server for DUMPLOG's barrier.
-            let audit = try AuditServerProcess(tradingPort: client.port, auditDatabase: auditDatabase, queue: fixture.auditQueue, rabbitMQPort: fixture.rabbitMQPort)
-            try await audit.start()
-            defer { audit.stop() }
-            async let replied = WorkloadReplayTests.replay(commands, through: client, answered: progress)
-            switch disruption {
-            case .none:
-                break
-            case .brokerStopped:
-                try await progress.wait(for: 2_000)
-                await broker?.stop()
-                try await progress.wait(for: 5_000)
-                let waiting = try await fixture.withPostgres { try await Self.outboxSize($0) }
-                #expect(waiting > 0, "with the broker down, events wait in the outbox")
-                try await broker?.start()
-            case .auditServerKilled:
-                try await progress.wait(for: 3_000)
-                audit.kill9()
-                try await progress.wait(for: 5_000)
-                try await audit.start()
+        try await withCleanup {
+            // A fixed clock: no order expires and no quote goes stale, however slow the replay, so
+            // nothing moves between the last reply and the DUMPLOG (no trigger fires on its own).
+            let fixture = try await TradingServerFixture.make(clock: ManualClock(), rabbitMQPort: broker?.port)
+            let auditDatabase = try await TestServices.freshDatabase()
+            let progress = ReplayProgress()
+            let (replies, status, audit) = try await fixture.withServer { client in
+                // The audit server asks this transaction server for DUMPLOG's barrier.
+                let audit = try AuditServerProcess(tradingPort: client.port, auditDatabase: auditDatabase, queue: fixture.auditQueue, rabbitMQPort: fixture.rabbitMQPort)
+                return try await audit.running {
+                    async let replied = WorkloadReplayTests.replay(commands, through: client, answered: progress)
+                    switch disruption {
+                    case .none:
+                        break
+                    case .brokerStopped:
+                        try await progress.wait(for: 2_000)
+                        await broker?.stop()
+                        try await progress.wait(for: 5_000)
+                        let waiting = try await fixture.withPostgres { try await Self.outboxSize($0) }
+                        #expect(waiting > 0, "with the broker down, events wait in the outbox")
+                        try await broker?.start()
+                    case .auditServerKilled:
+                        try await progress.wait(for: 3_000)
+                        await audit.kill9()
+                        try await progress.wait(for: 5_000)
+                        try await audit.start()
+                    }
+                    let replies = try await replied
+                    let status = try await audit.dumplog(
+                        filename: dumpLine.request.filename ?? "", transactionNum: dumpLine.lineNumber, idempotencyKey: "dump-\(fixture.database)",
+                        output: "\(audit.directory)/response.xml"
+                    )
+                    return (replies, status, audit)
+                }
             }
-            let replies = try await replied
-            let status = try await audit.dumplog(
-                filename: dumpLine.request.filename ?? "", transactionNum: dumpLine.lineNumber, idempotencyKey: "dump-\(fixture.database)",
-                output: "\(audit.directory)/response.xml"
-            )
-            return (replies, status, audit)
+            let output = "\(audit.directory)/response.xml"
+            #expect(replies.count == commands.count, "every line gets a response")
+            #expect(replies.values.allSatisfy { $0.status.code < 500 }, "no line failed")
+            try #require(status == 200, "DUMPLOG answered \(status): \((try? String(contentsOfFile: output, encoding: .utf8))?.prefix(500) ?? "")")
+            let written = "\(audit.dumpDirectory)/service/testLOG"
+            #expect(FileManager.default.contentsEqual(atPath: written, andPath: output), "the file and the response are the same log")
+
+            let log = try await Self.checkWholeLog(output, of: lines)
+
+            let cash = try await fixture.cashByUser()
+            #expect(cash.count == 10)
+            #expect(log.cashByUser == cash, "for every user, the log's adds minus removes are the final cash")
+
+            let negativeAdd = log.events.filter { $0.transactionNum == 9962 }
+            #expect(negativeAdd.contains { $0.kind == "errorEvent" }, "the negative ADD has an errorEvent")
+            #expect(negativeAdd.filter { $0.kind == "userCommand" }.map { $0.fields["funds"] } == ["-73280.58"], "its userCommand holds the amount as sent")
+            #expect(negativeAdd.first { $0.kind == "errorEvent" }?.fields["errorMessage"]?.contains("negative") == true, "and the errorEvent says why")
+            #expect(!negativeAdd.contains { $0.kind == "accountTransaction" }, "and moves no money")
+            #expect(try await fixture.withPostgres { try await Self.outboxSize($0) } == 0, "the outbox is empty")
+        } cleanup: {
+            await broker?.stop()
         }
-        let output = "\(audit.directory)/response.xml"
-        #expect(replies.count == commands.count, "every line gets a response")
-        #expect(replies.values.allSatisfy { $0.status.code < 500 }, "no line failed")
-        try #require(status == 200, "DUMPLOG answered \(status): \((try? String(contentsOfFile: output, encoding: .utf8))?.prefix(500) ?? "")")
-        let written = "\(audit.dumpDirectory)/service/testLOG"
-        #expect(FileManager.default.contentsEqual(atPath: written, andPath: output), "the file and the response are the same log")
-
-        let log = try await Self.checkWholeLog(output, of: lines)
-
-        let cash = try await fixture.cashByUser()
-        #expect(cash.count == 10)
-        #expect(log.cashByUser == cash, "for every user, the log's adds minus removes are the final cash")
-
-        let negativeAdd = log.events.filter { $0.transactionNum == 9962 }
-        #expect(negativeAdd.contains { $0.kind == "errorEvent" }, "the negative ADD has an errorEvent")
-        #expect(negativeAdd.filter { $0.kind == "userCommand" }.map { $0.fields["funds"] } == ["-73280.58"], "its userCommand holds the amount as sent")
-        #expect(negativeAdd.first { $0.kind == "errorEvent" }?.fields["errorMessage"]?.contains("negative") == true, "and the errorEvent says why")
-        #expect(!negativeAdd.contains { $0.kind == "accountTransaction" }, "and moves no money")
-        #expect(try await fixture.withPostgres { try await Self.outboxSize($0) } == 0, "the outbox is empty")
     }
 
     /// Issue 11's reproduction: text the log cannot hold (a NUL, control characters) in one
@@ -92,33 +95,33 @@ import Testing
         let users = (0..<200).map { _ in Unique.user("nul") }
         let output = try await fixture.withServer { (client: CommandClient) async throws -> String in
             let audit = try AuditServerProcess(tradingPort: client.port, auditDatabase: auditDatabase, queue: fixture.auditQueue, rabbitMQPort: fixture.rabbitMQPort)
-            try await audit.start()
-            defer { audit.stop() }
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                for (index, user) in users.enumerated() {
-                    group.addTask {
-                        try await client.withConnection { connection in
-                            #expect(try await connection.send("add", ["user": user, "amount": "1.00"]).isOK)
-                            if index == 100 {
-                                let bad = try await connection.send("add", ["user": "x\u{0}y\u{1B}z", "amount": "1.00"])
-                                #expect(bad.errorCode == "invalid_user_id", "\(bad)")
+            return try await audit.running {
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    for (index, user) in users.enumerated() {
+                        group.addTask {
+                            try await client.withConnection { connection in
+                                #expect(try await connection.send("add", ["user": user, "amount": "1.00"]).isOK)
+                                if index == 100 {
+                                    let bad = try await connection.send("add", ["user": "x\u{0}y\u{1B}z", "amount": "1.00"])
+                                    #expect(bad.errorCode == "invalid_user_id", "\(bad)")
+                                }
                             }
                         }
                     }
+                    try await group.waitForAll()
                 }
-                try await group.waitForAll()
-            }
-            let output = "\(audit.directory)/all.xml"
-            #expect(try await audit.dumplog(filename: "all.xml", output: output) == 200)
+                let output = "\(audit.directory)/all.xml"
+                #expect(try await audit.dumplog(filename: "all.xml", output: output) == 200)
 
-            // An event that could not be stored: DUMPLOG refuses to call the log complete.
-            _ = try await TestServices.withPostgres(database: auditDatabase) { postgres in
-                try await postgres.query("INSERT INTO refused_records (id, reason, record) VALUES ('test', 'a test', '{}')", logger: TestServices.logger)
+                // An event that could not be stored: DUMPLOG refuses to call the log complete.
+                _ = try await TestServices.withPostgres(database: auditDatabase) { postgres in
+                    try await postgres.query("INSERT INTO refused_records (id, reason, record) VALUES ('test', 'a test', '{}')", logger: TestServices.logger)
+                }
+                let refusal = "\(audit.directory)/refused.json"
+                #expect(try await audit.dumplog(filename: "refused.xml", output: refusal) == 503)
+                #expect((try String(contentsOfFile: refusal, encoding: .utf8)).contains("audit_unavailable"))
+                return output
             }
-            let refusal = "\(audit.directory)/refused.json"
-            #expect(try await audit.dumplog(filename: "refused.xml", output: refusal) == 503)
-            #expect((try String(contentsOfFile: refusal, encoding: .utf8)).contains("audit_unavailable"))
-            return output
         }
         #expect(await schemaProblems(output, schema: Self.projectSchema) == nil)
         let log = try ParsedLog(path: output)
@@ -138,37 +141,38 @@ import Testing
             let audit = try AuditServerProcess(
                 tradingPort: client.port, auditDatabase: auditDatabase, queue: fixture.auditQueue, rabbitMQPort: fixture.rabbitMQPort
             )
-            try await audit.start()
-            defer { audit.stop() }
-            let refused = "\(audit.directory)/refused.json"
-            let own = "\(audit.directory)/alice.xml"
-            let all = "\(audit.directory)/all.xml"
-            for user in [alice, bob] {
-                #expect(try await client.send("add", ["user": user, "amount": "1000.00"]).isOK)
-                #expect(try await client.send("buy", ["user": user, "symbol": "ABC", "amount": "100.00"]).isOK)
-                #expect(try await client.send("commit-buy", ["user": user]).isOK)
-                #expect(try await client.send("display-summary", ["user": user]).isOK)
-                #expect(try await client.send("sell", ["user": user, "symbol": "ABCD", "amount": "1.00"]).errorCode == "invalid_symbol")
+            // `throws` said outright: effect inference does not see the `try`s inside #expect.
+            return try await audit.running { () async throws in
+                let refused = "\(audit.directory)/refused.json"
+                let own = "\(audit.directory)/alice.xml"
+                let all = "\(audit.directory)/all.xml"
+                for user in [alice, bob] {
+                    #expect(try await client.send("add", ["user": user, "amount": "1000.00"]).isOK)
+                    #expect(try await client.send("buy", ["user": user, "symbol": "ABC", "amount": "100.00"]).isOK)
+                    #expect(try await client.send("commit-buy", ["user": user]).isOK)
+                    #expect(try await client.send("display-summary", ["user": user]).isOK)
+                    #expect(try await client.send("sell", ["user": user, "symbol": "ABCD", "amount": "1.00"]).errorCode == "invalid_symbol")
+                }
+                #expect(try await audit.dumplog(filename: "../..", output: refused) == 400)
+                #expect(try await audit.dumplog(user: alice, filename: "../../etc/x", token: nil, output: own) == 200)
+                #expect(try await audit.dumplog(filename: "all.xml", token: nil, output: all) == 403, "the whole log is closed to a caller with no credentials, sign-in on or off")
+                #expect(try await audit.dumplog(filename: "all.xml", token: "wrong", output: all) == 401, "a wrong token proves no one")
+                // A keyed DUMPLOG sent twice is logged once, refused or not.
+                for _ in 0..<2 {
+                    #expect(try await audit.dumplog(user: alice, filename: "again.xml", idempotencyKey: "again-\(fixture.database)", token: nil, output: "\(audit.directory)/again.xml") == 200)
+                    #expect(try await audit.dumplog(filename: "denied.xml", idempotencyKey: "denied-\(fixture.database)", token: nil, output: "\(audit.directory)/denied.json") == 403)
+                }
+                // With sign-in off, a caller with no credentials shares the service's keys (both act
+                // for the user named): the service's request under the refused key is its retry,
+                // served now and logged under the first attempt's record.
+                #expect(try await audit.dumplog(filename: "denied.xml", idempotencyKey: "denied-\(fixture.database)", output: "\(audit.directory)/denied.xml") == 200)
+                // A key is its user's: alice's is not bob's, so this is served and logged on its own.
+                #expect(try await audit.dumplog(user: bob, filename: "again.xml", idempotencyKey: "again-\(fixture.database)", token: nil, output: "\(audit.directory)/bob-again.xml") == 200)
+                // The service's dump of the same name is the service's own file.
+                #expect(try await audit.dumplog(filename: "x", output: "\(audit.directory)/service-x.xml") == 200)
+                #expect(try await audit.dumplog(filename: "all.xml", output: all) == 200)
+                return audit
             }
-            #expect(try await audit.dumplog(filename: "../..", output: refused) == 400)
-            #expect(try await audit.dumplog(user: alice, filename: "../../etc/x", token: nil, output: own) == 200)
-            #expect(try await audit.dumplog(filename: "all.xml", token: nil, output: all) == 403, "the whole log is closed to a caller with no credentials, sign-in on or off")
-            #expect(try await audit.dumplog(filename: "all.xml", token: "wrong", output: all) == 401, "a wrong token proves no one")
-            // A keyed DUMPLOG sent twice is logged once, refused or not.
-            for _ in 0..<2 {
-                #expect(try await audit.dumplog(user: alice, filename: "again.xml", idempotencyKey: "again-\(fixture.database)", token: nil, output: "\(audit.directory)/again.xml") == 200)
-                #expect(try await audit.dumplog(filename: "denied.xml", idempotencyKey: "denied-\(fixture.database)", token: nil, output: "\(audit.directory)/denied.json") == 403)
-            }
-            // With sign-in off, a caller with no credentials shares the service's keys (both act
-            // for the user named): the service's request under the refused key is its retry,
-            // served now and logged under the first attempt's record.
-            #expect(try await audit.dumplog(filename: "denied.xml", idempotencyKey: "denied-\(fixture.database)", output: "\(audit.directory)/denied.xml") == 200)
-            // A key is its user's: alice's is not bob's, so this is served and logged on its own.
-            #expect(try await audit.dumplog(user: bob, filename: "again.xml", idempotencyKey: "again-\(fixture.database)", token: nil, output: "\(audit.directory)/bob-again.xml") == 200)
-            // The service's dump of the same name is the service's own file.
-            #expect(try await audit.dumplog(filename: "x", output: "\(audit.directory)/service-x.xml") == 200)
-            #expect(try await audit.dumplog(filename: "all.xml", output: all) == 200)
-            return audit
         }
         let refused = "\(audit.directory)/refused.json"
         let own = "\(audit.directory)/alice.xml"

@@ -71,16 +71,23 @@ final class AuditServerProcess: Sendable {
         Issue.record("the audit server did not become ready within 120 s; its log: \((try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "")", sourceLocation: sourceLocation)
     }
 
-    /// SIGKILL: a crash, with no chance to ack or flush anything.
-    func kill9() { signal(SIGKILL) }
+    /// Starts the server, runs `body`, and stops the server afterwards whether or not `body` threw.
+    func running<T>(sourceLocation: SourceLocation = #_sourceLocation, _ body: () async throws -> T) async throws -> T {
+        try await start(sourceLocation: sourceLocation)
+        return try await withCleanup(body) { await stop() }
+    }
 
-    func stop() { signal(SIGTERM) }
+    /// SIGKILL: a crash, with no chance to ack or flush anything. Returns once the process is gone.
+    func kill9() async { await signal(SIGKILL) }
 
-    private func signal(_ signal: Int32) {
+    /// SIGTERM. Returns once the server has shut down.
+    func stop() async { await signal(SIGTERM) }
+
+    private func signal(_ signal: Int32) async {
         let child = pid.withLock { pid in defer { pid = 0 }; return pid }
         guard child > 0 else { return }
         Glibc.kill(child, signal)
-        ChildProcess.wait(for: child)
+        await ChildProcess.wait(for: child)
     }
 
     /// DUMPLOG, sent with `token` (by default the service's; `nil`: none) and `cookie` (a
@@ -157,10 +164,6 @@ struct PrivateRabbitMQ {
         #expect(await services("stop-rabbitmq") == 0, "the private RabbitMQ did not stop; see \(runDirectory).log", sourceLocation: sourceLocation)
     }
 
-    /// For `defer`: stops the node whatever happened, blocking this thread meanwhile.
-    func stopAtExit() {
-        _ = ChildProcess.runShell(command("stop-rabbitmq"))
-    }
 }
 
 /// A log.xml read back: the events with their fields. The writer puts one element per line,

@@ -71,17 +71,18 @@ import Testing
         let alice = Unique.user("alice"), bob = Unique.user("bob")
         try await fixture.withServer { client in
             let audit = try AuditServerProcess(tradingPort: client.port, auditDatabase: auditDatabase, queue: fixture.auditQueue, rabbitMQPort: fixture.rabbitMQPort)
-            try await audit.start()
-            defer { audit.stop() }
-            for user in [alice, bob] {
-                #expect(try await client.send("add", ["user": user, "amount": "100.00"]).isOK)
-                #expect(try await client.send("buy", ["user": user, "symbol": "REC", "amount": "35.00"]).isOK)
+            // `throws` said outright: effect inference does not see the `try`s inside #expect.
+            return try await audit.running { () async throws in
+                for user in [alice, bob] {
+                    #expect(try await client.send("add", ["user": user, "amount": "100.00"]).isOK)
+                    #expect(try await client.send("buy", ["user": user, "symbol": "REC", "amount": "35.00"]).isOK)
+                }
+                #expect(try await client.send("commit-buy", ["user": alice]).isOK)
+                #expect(try await client.send("cancel-buy", ["user": bob]).isOK)
+                #expect(try await client.send("set-buy-amount", ["user": bob, "symbol": "REC", "amount": "20.00"]).isOK)
+                // The DUMPLOG's barrier: every committed event is stored before reconciling.
+                #expect(try await audit.dumplog(filename: "all.xml", output: "\(audit.directory)/all.xml") == 200)
             }
-            #expect(try await client.send("commit-buy", ["user": alice]).isOK)
-            #expect(try await client.send("cancel-buy", ["user": bob]).isOK)
-            #expect(try await client.send("set-buy-amount", ["user": bob, "symbol": "REC", "amount": "20.00"]).isOK)
-            // The DUMPLOG's barrier: every committed event is stored before reconciling.
-            #expect(try await audit.dumplog(filename: "all.xml", output: "\(audit.directory)/all.xml") == 200)
         }
         let (agreed, report) = await reconcile(fixture, auditDatabase: auditDatabase)
         #expect(agreed == 0, "\(report)")

@@ -18,23 +18,28 @@ import Testing
             port = try freePort()
         }
 
-        func start() throws {
+        func start() async throws {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             // ChildProcess: the daemon inherits none of this process's descriptors or blocked signals.
-            let status = ChildProcess.runShell("redis-server --port \(port) --bind 127.0.0.1 --save '' --appendonly no --daemonize yes --pidfile \(directory)/pid --dir \(directory) --logfile \(directory)/log")
+            let status = await ChildProcess.runShell("redis-server --port \(port) --bind 127.0.0.1 --save '' --appendonly no --daemonize yes --pidfile \(directory)/pid --dir \(directory) --logfile \(directory)/log")
             #expect(status == 0, "redis-server did not start")
-            for _ in 0..<100 where system("redis-cli -p \(port) ping >/dev/null 2>&1") != 0 {
-                usleep(50_000)
-            }
+            #expect(try await eventually(within: .seconds(10), every: .milliseconds(50)) { await answers() }, "redis-server did not answer")
         }
 
-        /// SIGKILL: a crash, and a signal no mask can hold off.
+        /// SIGKILL: a crash, and a signal no mask can hold off. For `defer`; `crash()` also waits
+        /// until the server has stopped answering.
         func kill() {
             guard let text = try? String(contentsOfFile: "\(directory)/pid", encoding: .utf8), let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)) else { return }
             Glibc.kill(pid, SIGKILL)
-            for _ in 0..<100 where system("redis-cli -p \(port) ping >/dev/null 2>&1") == 0 {
-                usleep(50_000)
-            }
+        }
+
+        func crash() async throws {
+            kill()
+            #expect(try await eventually(within: .seconds(10), every: .milliseconds(50)) { await !answers() }, "redis-server still answers after SIGKILL")
+        }
+
+        private func answers() async -> Bool {
+            await ChildProcess.runShell("redis-cli -p \(port) ping >/dev/null 2>&1") == 0
         }
 
         /// A field of a hash, or "" when there is none.
@@ -58,7 +63,7 @@ import Testing
 
     @Test func tradingGoesOnWhileRedisIsDownAndUsesItAgainWhenItReturns() async throws {
         let redis = try PrivateRedis()
-        try redis.start()
+        try await redis.start()
         defer { redis.kill() }
         let fixture = try await TradingServerFixture.make(redisPort: redis.port)
         fixture.emulator.setPrice(Money(cents: 5_00), for: symbol)
@@ -68,14 +73,14 @@ import Testing
             #expect(try await client.send("quote", ["user": user, "symbol": "RES"]).isOK)
             #expect(redis.keyCount() > 0)
 
-            redis.kill()
+            try await redis.crash()
             #expect(try await client.send("add", ["user": user, "amount": "1.00"])["cash"] == "101.00")
             #expect(try await client.send("buy", ["user": user, "symbol": "RES", "amount": "10.00"]).isOK)
             #expect(try await client.send("commit-buy", ["user": user]).isOK)
             #expect(try await client.send("display-summary", ["user": user])["cash"] == "91.00")
             #expect(try await client.get("/health/ready").status == .ok)
 
-            try redis.start()
+            try await redis.start()
             #expect(redis.keyCount() == 0)
             // A summary read from PostgreSQL fills the cache again once Redis answers.
             var cachedAgain = false

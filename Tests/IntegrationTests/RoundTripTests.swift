@@ -36,7 +36,7 @@ import Testing
 
     @Test func everyCommandIsOneStatementAndAtMostOneRedisRoundTrip() async throws {
         let redis = try ResilienceTests.PrivateRedis()
-        try redis.start()
+        try await redis.start()
         defer { redis.kill() }
         // The background services wait an hour between rounds, so only commands talk to the databases.
         let quiet: [String: ConfigValue] = [
@@ -45,7 +45,7 @@ import Testing
         let fixture = try await TradingServerFixture.make(redisPort: redis.port, settings: quiet)
         fixture.emulator.setPrice(Money(cents: 10_00), for: Self.symbol)
         let database = fixture.database
-        try await TestServices.withPostgres(database: "postgres", user: "postgres") { postgres in
+        _ = try await TestServices.withPostgres(database: "postgres", user: "postgres") { postgres in
             try await postgres.query("CREATE EXTENSION IF NOT EXISTS pg_stat_statements", logger: TestServices.logger)
         }
         try await fixture.withServer { client in
@@ -72,7 +72,7 @@ import Testing
     }
 
     static func resetStatements(_ database: String) async throws {
-        try await TestServices.withPostgres(database: "postgres", user: "postgres") { postgres in
+        _ = try await TestServices.withPostgres(database: "postgres", user: "postgres") { postgres in
             try await postgres.query(
                 "SELECT pg_stat_statements_reset(0, (SELECT oid FROM pg_database WHERE datname = \(database)), 0)",
                 logger: TestServices.logger

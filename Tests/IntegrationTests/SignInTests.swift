@@ -108,55 +108,55 @@ import TransactionServer
             let audit = try AuditServerProcess(
                 tradingPort: client.port, auditDatabase: auditDatabase, queue: fixture.auditQueue, rabbitMQPort: fixture.rabbitMQPort, signInRequired: true
             )
-            try await audit.start()
-            defer { audit.stop() }
-            func session(_ name: String, signUp: Bool = false) async throws -> String {
-                let reply = try await client.send(signUp ? "auth/signup" : "auth/signin", ["name": name, "password": Self.password])
-                return try #require(Self.cookie(of: reply)[.cookie], "\(reply.body)")
-            }
-            let trader = try await session(alice, signUp: true), auditor = try await session(carol), supervisor = try await session(dave)
-            #expect(try await client.send("add", ["user": alice, "amount": "10.00"], headers: [.cookie: trader]).isOK)
-            #expect(try await client.send("add", ["user": bob, "amount": "20.00"], headers: Self.service).isOK)
-            func dump(_ user: String?, _ cookie: String?, token: String? = nil) async throws -> Int {
-                try await audit.dumplog(user: user, filename: "x.xml", token: token, cookie: cookie, output: "\(audit.directory)/out-\(UUID().uuidString)")
-            }
-            #expect(try await dump(alice, nil) == 401, "no credentials, sign-in required")
-            #expect(try await dump(alice, "\(Callers.cookieName)=forged") == 401)
-            #expect(try await dump(alice, trader) == 200)
-            #expect(try await dump(bob, trader) == 403)
-            #expect(try await dump(nil, trader) == 403)
-            #expect(try await dump(bob, auditor) == 200)
-            #expect(try await dump(nil, auditor) == 403, "the whole log is the supervisor's")
-            #expect(try await dump(nil, supervisor) == 200)
-            #expect(try await dump(nil, nil, token: Self.token) == 200)
-            // Reconciliation: who may reconcile whom is who may dump whose log; the two agree.
-            func reconcile(_ user: String?, _ cookie: String?, token: String? = nil) async throws -> (Int, String) {
-                let output = "\(audit.directory)/reconcile-\(UUID().uuidString)"
-                let status = await audit.reconcile(user: user, token: token, cookie: cookie, output: output)
-                return (status, (try? String(contentsOfFile: output, encoding: .utf8)) ?? "")
-            }
-            let reconciled = try await reconcile(alice, trader)
-            #expect(reconciled.0 == 200 && reconciled.1.contains("\"discrepancies\":[]") && reconciled.1.contains("\"accounts\":1"), "\(reconciled.1)")
-            #expect(try await reconcile(bob, trader).0 == 403)
-            #expect(try await reconcile(nil, auditor).0 == 403, "everyone is the supervisor's")
-            #expect(try await reconcile(bob, auditor).0 == 200)
-            #expect(try await reconcile(alice, nil).0 == 401)
-            let everyone = try await reconcile(nil, supervisor)
-            #expect(everyone.0 == 200 && everyone.1.contains("\"discrepancies\":[]"), "\(everyone.1)")
-            // A discrepancy is found: a ledger row the log never had.
-            #expect(try await fixture.int64("""
-                WITH i AS (INSERT INTO ledger (user_id, transaction_num, kind, cash_delta, reserved_cash_delta, shares_delta, reserved_shares_delta, at_ms)
-                           VALUES (\(bob), 424242, 'add', 100, 0, 0, 0, 0) RETURNING 1)
-                SELECT count(*)::bigint FROM i
-                """) == 1)
-            let broken = try await reconcile(bob, nil, token: Self.token)
-            #expect(broken.0 == 200 && broken.1.contains("not in the log"), "\(broken.1)")
+            return try await audit.running {
+                func session(_ name: String, signUp: Bool = false) async throws -> String {
+                    let reply = try await client.send(signUp ? "auth/signup" : "auth/signin", ["name": name, "password": Self.password])
+                    return try #require(Self.cookie(of: reply)[.cookie], "\(reply.body)")
+                }
+                let trader = try await session(alice, signUp: true), auditor = try await session(carol), supervisor = try await session(dave)
+                #expect(try await client.send("add", ["user": alice, "amount": "10.00"], headers: [.cookie: trader]).isOK)
+                #expect(try await client.send("add", ["user": bob, "amount": "20.00"], headers: Self.service).isOK)
+                func dump(_ user: String?, _ cookie: String?, token: String? = nil) async throws -> Int {
+                    try await audit.dumplog(user: user, filename: "x.xml", token: token, cookie: cookie, output: "\(audit.directory)/out-\(UUID().uuidString)")
+                }
+                #expect(try await dump(alice, nil) == 401, "no credentials, sign-in required")
+                #expect(try await dump(alice, "\(Callers.cookieName)=forged") == 401)
+                #expect(try await dump(alice, trader) == 200)
+                #expect(try await dump(bob, trader) == 403)
+                #expect(try await dump(nil, trader) == 403)
+                #expect(try await dump(bob, auditor) == 200)
+                #expect(try await dump(nil, auditor) == 403, "the whole log is the supervisor's")
+                #expect(try await dump(nil, supervisor) == 200)
+                #expect(try await dump(nil, nil, token: Self.token) == 200)
+                // Reconciliation: who may reconcile whom is who may dump whose log; the two agree.
+                func reconcile(_ user: String?, _ cookie: String?, token: String? = nil) async throws -> (Int, String) {
+                    let output = "\(audit.directory)/reconcile-\(UUID().uuidString)"
+                    let status = await audit.reconcile(user: user, token: token, cookie: cookie, output: output)
+                    return (status, (try? String(contentsOfFile: output, encoding: .utf8)) ?? "")
+                }
+                let reconciled = try await reconcile(alice, trader)
+                #expect(reconciled.0 == 200 && reconciled.1.contains("\"discrepancies\":[]") && reconciled.1.contains("\"accounts\":1"), "\(reconciled.1)")
+                #expect(try await reconcile(bob, trader).0 == 403)
+                #expect(try await reconcile(nil, auditor).0 == 403, "everyone is the supervisor's")
+                #expect(try await reconcile(bob, auditor).0 == 200)
+                #expect(try await reconcile(alice, nil).0 == 401)
+                let everyone = try await reconcile(nil, supervisor)
+                #expect(everyone.0 == 200 && everyone.1.contains("\"discrepancies\":[]"), "\(everyone.1)")
+                // A discrepancy is found: a ledger row the log never had.
+                #expect(try await fixture.int64("""
+                    WITH i AS (INSERT INTO ledger (user_id, transaction_num, kind, cash_delta, reserved_cash_delta, shares_delta, reserved_shares_delta, at_ms)
+                               VALUES (\(bob), 424242, 'add', 100, 0, 0, 0, 0) RETURNING 1)
+                    SELECT count(*)::bigint FROM i
+                    """) == 1)
+                let broken = try await reconcile(bob, nil, token: Self.token)
+                #expect(broken.0 == 200 && broken.1.contains("not in the log"), "\(broken.1)")
 
-            // The supervisor's dump is the whole log, in the supervisor's own directory.
-            let whole = try ParsedLog(path: "\(audit.dumpDirectory)/staff/\(dave)/x.xml")
-            #expect(Set(whole.events.compactMap { $0.fields["username"] }).isSuperset(of: [alice, bob]))
-            let own = try ParsedLog(path: "\(audit.dumpDirectory)/users/\(alice)/x.xml")
-            #expect(own.events.allSatisfy { $0.fields["username"] == alice })
+                // The supervisor's dump is the whole log, in the supervisor's own directory.
+                let whole = try ParsedLog(path: "\(audit.dumpDirectory)/staff/\(dave)/x.xml")
+                #expect(Set(whole.events.compactMap { $0.fields["username"] }).isSuperset(of: [alice, bob]))
+                let own = try ParsedLog(path: "\(audit.dumpDirectory)/users/\(alice)/x.xml")
+                #expect(own.events.allSatisfy { $0.fields["username"] == alice })
+            }
         }
     }
 

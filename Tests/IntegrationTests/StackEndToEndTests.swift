@@ -47,7 +47,7 @@ import Testing
             // (A body that is no command: answered by a server, and not logged.)
             #expect(await stack.answersPost(stack.frontPort, "/api/quote", "probe", with: 400, within: 5), "a whole request waited behind 600 stalled ones")
             kill(trickle, SIGTERM)
-            _ = ChildProcess.wait(for: trickle)
+            _ = await ChildProcess.wait(for: trickle)
             // 5,000 connections at once from one address, which may hold 2,000: the rest are closed at
             // once, nothing crashes, and HAProxy serves on when they are gone (once its 10 s
             // connection-rate window, a sliding estimate over two periods, has let them go).
@@ -56,7 +56,7 @@ import Testing
             let closed = Int((try? String(contentsOfFile: "\(stack.directory)-flood", encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "") ?? -1
             #expect(closed >= 2_900, "\(closed) of 5,000 connections from one address were closed")
             kill(flood, SIGTERM)
-            _ = ChildProcess.wait(for: flood)
+            _ = await ChildProcess.wait(for: flood)
             #expect(try await eventually(within: .seconds(40), every: .seconds(2)) {
                 await stack.answersPost(stack.frontPort, "/api/quote", "probe", with: 400, within: 5)
             }, "HAProxy did not serve on after the flood")
@@ -160,7 +160,7 @@ import Testing
             let pid = try String(contentsOfFile: "\(stack.directory)/ts1/pid", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
             #expect(kill(pid_t(pid) ?? 0, SIGKILL) == 0, "ts1 (pid \(pid)) could not be killed")
         }
-        return await Task.detached { ChildProcess.wait(for: generator) }.value
+        return await ChildProcess.wait(for: generator)
     }
 }
 

@@ -194,6 +194,21 @@ struct TradingServerFixture: Sendable {
     }
 }
 
+/// Runs `body`, then `cleanup` whether or not `body` threw: a `defer` whose cleanup can await.
+/// (A cleanup that blocks its thread instead, waiting for a server to stop, holds one of the
+/// cooperative pool's threads, of which two cores have two, and stalls every other test.)
+func withCleanup<T>(_ body: () async throws -> T, cleanup: () async -> Void) async throws -> T {
+    let result: T
+    do {
+        result = try await body()
+    } catch {
+        await cleanup()
+        throw error
+    }
+    await cleanup()
+    return result
+}
+
 /// Polls `condition` until it holds or `limit` has passed; whether it held.
 func eventually(within limit: Duration, every interval: Duration = .milliseconds(25), _ condition: () async throws -> Bool) async throws -> Bool {
     let deadline = ContinuousClock.now + limit

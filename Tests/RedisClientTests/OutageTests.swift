@@ -9,13 +9,13 @@ import TimeLimits
 struct OutageTests {
     @Test func commandsFailFastWhileRedisIsDownAndRecoverWhenItReturns() async throws {
         let server = try RedisServerProcess()
-        try server.start()
+        try await server.start()
         let redis = RedisConnection(host: "127.0.0.1", port: server.port, logger: testLogger)
         try await waitUntilReachable(redis)
         let key = TestRedis.key("survivor")
         #expect(try await redis.execute(["SET", key, "before"]) == .status("OK"))
 
-        try server.crash()
+        try await server.crash()
 
         // A write too big for one send() to a dead peer: the second send() fails with EPIPE,
         // which must be an error for the caller, not a SIGPIPE that kills the process.
@@ -44,7 +44,7 @@ struct OutageTests {
             return
         }
 
-        try server.start()
+        try await server.start()
 
         // Same connection object: it reconnects by itself (the new server is empty: no persistence).
         try await waitUntilReachable(redis)
@@ -55,18 +55,18 @@ struct OutageTests {
 
     @Test func clientRecoversOnEveryConnection() async throws {
         let server = try RedisServerProcess()
-        try server.start()
+        try await server.start()
         let redis = RedisClient(host: "127.0.0.1", port: server.port, connections: 2, logger: testLogger)
         for connection in redis.connections { try await waitUntilReachable(connection) }
 
-        try server.crash()
+        try await server.crash()
         for _ in 0..<4 {
             let result = try await within(.seconds(10), "a command while Redis is down") {
                 await attempt(redis, ["PING"])
             }
             #expect(throws: RedisError.self) { try result.get() }
         }
-        try server.start()
+        try await server.start()
 
         for connection in redis.connections { try await waitUntilReachable(connection) }
         try await redis.ping()
@@ -76,7 +76,7 @@ struct OutageTests {
     /// beyond the command timeout.
     @Test func unresponsiveServerTimesOutAndRecovers() async throws {
         let server = try RedisServerProcess()
-        try server.start()
+        try await server.start()
         let redis = RedisConnection(
             host: "127.0.0.1", port: server.port, commandTimeout: .milliseconds(300), logger: testLogger)
         try await waitUntilReachable(redis)

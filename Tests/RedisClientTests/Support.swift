@@ -79,10 +79,10 @@ final class RedisServerProcess {
     }
 
     /// Starts the daemon and waits for its pid file (written once it listens).
-    func start() throws {
+    func start() async throws {
         try? FileManager.default.removeItem(at: pidFile)
         // It forks away at once; reap the parent. (ChildProcess: see why not Foundation's Process.)
-        ChildProcess.wait(for: try ChildProcess.spawn("/usr/bin/redis-server", [
+        await ChildProcess.wait(for: try ChildProcess.spawn("/usr/bin/redis-server", [
             "--port", "\(port)", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
             "--daemonize", "yes", "--pidfile", pidFile.path, "--dir", directory.path,
             "--logfile", directory.appending(path: "redis.log").path,
@@ -90,7 +90,7 @@ final class RedisServerProcess {
         let deadline = ContinuousClock.now + .seconds(10)
         while pid == nil {
             guard ContinuousClock.now < deadline else { throw StillWaiting(what: "redis-server pid file") }
-            usleep(20_000)
+            try await Task.sleep(for: .milliseconds(20))
         }
     }
 
@@ -100,14 +100,14 @@ final class RedisServerProcess {
     }
 
     /// Kills the daemon outright (as a crash would) and waits until it is gone.
-    func crash() throws {
+    func crash() async throws {
         guard let pid else { return }
         kill(pid, SIGKILL)
         try? FileManager.default.removeItem(at: pidFile)
         let deadline = ContinuousClock.now + .seconds(10)
         while isAlive(pid) {
             guard ContinuousClock.now < deadline else { throw StillWaiting(what: "redis-server \(pid) to exit") }
-            usleep(20_000)
+            try await Task.sleep(for: .milliseconds(20))
         }
     }
 

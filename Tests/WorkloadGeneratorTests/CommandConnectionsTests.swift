@@ -9,11 +9,16 @@ import Testing
 /// The generator's own HTTP/1.1 connections, against a real socket server whose every reply
 /// is scripted.
 @Suite struct CommandConnectionsTests {
+    /// The time limit of an exchange that should succeed: a bound on a hang, not a speed test.
+    /// Tests share two cores with the servers other tests start, and a time limit that counts
+    /// the connect as well ran out in CI with the test process stalled for seconds.
+    static let patience: Duration = .seconds(60)
+
     @Test func exchangesReuseOneKeptAliveConnection() async throws {
         try await ScriptedServer.with(.echo) { server in
             let connections = server.connections()
             for number in 1...3 {
-                let reply = try await connections.exchange(server.request("/api/ADD"), body: ByteBuffer(string: "body \(number)"), timeout: .seconds(5))
+                let reply = try await connections.exchange(server.request("/api/ADD"), body: ByteBuffer(string: "body \(number)"), timeout: Self.patience)
                 #expect(reply.status == 200)
                 #expect(String(decoding: reply.body, as: UTF8.self) == "POST /api/ADD body \(number)")
             }
@@ -26,7 +31,7 @@ import Testing
         try await ScriptedServer.with(.echoAndClose) { server in
             let connections = server.connections()
             for _ in 1...3 {
-                let reply = try await connections.exchange(server.request("/api/QUOTE"), body: ByteBuffer(string: "x"), timeout: .seconds(5))
+                let reply = try await connections.exchange(server.request("/api/QUOTE"), body: ByteBuffer(string: "x"), timeout: Self.patience)
                 #expect(reply.status == 200)
             }
             #expect(server.connectionsAccepted == 3, "each reply said Connection: close")
@@ -37,7 +42,7 @@ import Testing
         try await ScriptedServer.with(.echoThenCloseWhileIdle) { server in
             let connections = server.connections()
             for _ in 1...3 {
-                let reply = try await connections.exchange(server.request("/api/ADD"), body: ByteBuffer(string: "x"), timeout: .seconds(5))
+                let reply = try await connections.exchange(server.request("/api/ADD"), body: ByteBuffer(string: "x"), timeout: Self.patience)
                 #expect(reply.status == 200)
                 // The server closes the connection 50 ms after its reply, as a proxy's idle timeout would.
                 try await Task.sleep(for: .milliseconds(300))
@@ -54,7 +59,7 @@ import Testing
                     group.addTask {
                         for round in 0..<10 {
                             let body = "task \(task) round \(round)"
-                            let reply = try await connections.exchange(server.request("/api/BUY"), body: ByteBuffer(string: body), timeout: .seconds(5))
+                            let reply = try await connections.exchange(server.request("/api/BUY"), body: ByteBuffer(string: body), timeout: Self.patience)
                             #expect(String(decoding: reply.body, as: UTF8.self) == "POST /api/BUY \(body)")
                         }
                     }
@@ -81,7 +86,7 @@ import Testing
         try await ScriptedServer.with(.close) { server in
             let connections = server.connections()
             let error = await #expect(throws: CommandConnectionError.self) {
-                _ = try await connections.exchange(server.request("/api/SELL"), body: ByteBuffer(string: "x"), timeout: .seconds(5))
+                _ = try await connections.exchange(server.request("/api/SELL"), body: ByteBuffer(string: "x"), timeout: Self.patience)
             }
             #expect(error == .closedBeforeReply)
             #expect(RetryPolicy.isRetried(error!))
@@ -91,10 +96,10 @@ import Testing
     @Test func aReplyOverTheLimitFailsTheExchange() async throws {
         try await ScriptedServer.with(.echo) { server in
             let connections = server.connections(maximumReplyBytes: 64)
-            let fits = try await connections.exchange(server.request("/a"), body: ByteBuffer(repeating: UInt8(ascii: "a"), count: 40), timeout: .seconds(5))
+            let fits = try await connections.exchange(server.request("/a"), body: ByteBuffer(repeating: UInt8(ascii: "a"), count: 40), timeout: Self.patience)
             #expect(fits.body.count == 48)
             let error = await #expect(throws: CommandConnectionError.self) {
-                _ = try await connections.exchange(server.request("/a"), body: ByteBuffer(repeating: UInt8(ascii: "a"), count: 100), timeout: .seconds(5))
+                _ = try await connections.exchange(server.request("/a"), body: ByteBuffer(repeating: UInt8(ascii: "a"), count: 100), timeout: Self.patience)
             }
             #expect(error == .replyTooLarge(limit: 64))
         }
@@ -105,7 +110,7 @@ import Testing
         let port = try await ScriptedServer.with(.echo) { $0.port }
         let connections = CommandConnections(host: "127.0.0.1", port: port, maximumReplyBytes: 1024)
         let error = await #expect(throws: (any Error).self) {
-            _ = try await connections.exchange(HTTPRequestHead(version: .http1_1, method: .POST, uri: "/"), body: ByteBuffer(), timeout: .seconds(5))
+            _ = try await connections.exchange(HTTPRequestHead(version: .http1_1, method: .POST, uri: "/"), body: ByteBuffer(), timeout: Self.patience)
         }
         #expect(RetryPolicy.isRetried(error!))
     }
@@ -114,7 +119,7 @@ import Testing
         try await ScriptedServer.with(.echoHeaders) { server in
             let transport = HTTPCommandTransport(client: .shared, baseURL: "http://127.0.0.1:\(server.port)", serviceToken: "token-1")
             let request = WorkloadRequest(command: .add, body: CommandBody(user: "alice", amount: "10.00"))
-            let reply = try await transport.send(request, timeout: .seconds(5))
+            let reply = try await transport.send(request, timeout: Self.patience)
             #expect(reply.status == 200)
             let echoed = String(decoding: reply.body, as: UTF8.self)
             #expect(echoed.hasPrefix("POST \(request.path) "))
