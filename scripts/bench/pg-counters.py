@@ -8,13 +8,14 @@ per command: where the database's work per command changes over a run (docs/PERF
 `sample` runs until SIGTERM or SIGINT, and every interval (15 s) appends to OUT_CSV the
 database's committed transactions, tuples returned and buffer hits (`pg_stat_database`), each
 index's scans, tuples read and buffer hits (`pg_stat_user_indexes`, `pg_statio_user_indexes`),
-and each table's dead and live rows and vacuums (`pg_stat_user_tables`). It waits for the
+and each table's dead and live rows, vacuums, updates and HOT updates (`pg_stat_user_tables`). It waits for the
 database to exist, so it may start before the stack. Port: PG_PORT, else make bench's 25632.
 
 `report` prints, for each interval in which commands ran (counted by the rows inserted into
 `processed_requests`, one per command): commands per second, commands per committed
 transaction, buffer hits and tuples returned per command, the tuples each busy index read per
-command, and the tables holding more than 1,000 dead rows.
+command, the tables holding more than 1,000 dead rows, and each updated table's share of
+updates that were HOT (no new index entry: the page had room for the new version).
 
 For a million-command run:
     scripts/bench/pg-counters.py sample out/pg-counters.csv & make bench-million; kill %1
@@ -29,12 +30,13 @@ import sys
 import time
 
 QUERY = """
-SELECT {now}, 'db', 'all', xact_commit, tup_returned, blks_hit, 0 FROM pg_stat_database WHERE datname = 'daytrader'
+SELECT {now}, 'db', 'all', xact_commit, tup_returned, blks_hit, 0, 0, 0 FROM pg_stat_database WHERE datname = 'daytrader'
 UNION ALL
-SELECT {now}, 'index', i.indexrelname, i.idx_scan, i.idx_tup_read, COALESCE(s.idx_blks_hit, 0), 0
+SELECT {now}, 'index', i.indexrelname, i.idx_scan, i.idx_tup_read, COALESCE(s.idx_blks_hit, 0), 0, 0, 0
   FROM pg_stat_user_indexes i JOIN pg_statio_user_indexes s USING (indexrelid)
 UNION ALL
-SELECT {now}, 'table', relname, n_dead_tup, n_live_tup, n_tup_ins, autovacuum_count + vacuum_count FROM pg_stat_user_tables
+SELECT {now}, 'table', relname, n_dead_tup, n_live_tup, n_tup_ins, autovacuum_count + vacuum_count, n_tup_upd, n_tup_hot_upd
+  FROM pg_stat_user_tables
 """
 
 
@@ -57,10 +59,10 @@ def sample(path, port, interval):
 def report(path):
     samples = collections.OrderedDict()
     for row in csv.reader(open(path)):
-        if len(row) == 7:
+        if len(row) == 9:
             samples.setdefault(int(row[0]), {})[(row[1], row[2])] = [int(value) for value in row[3:]]
     times = list(samples)
-    print("   s  commands/s  per transaction  buffer hits  tuples returned | index tuples read per command | tables with >1,000 dead rows")
+    print("   s  commands/s  per transaction  buffer hits  tuples returned | index tuples read per command | tables with >1,000 dead rows | HOT updates")
     for before, after in zip(times, times[1:]):
         a, b = samples[before], samples[after]
         key = ("table", "processed_requests")
@@ -79,8 +81,14 @@ def report(path):
                 if read >= 0.1:
                     indexes.append(f"{name} {read:.2f}")
         dead = [f"{name} {values[0]}" for (kind, name), values in sorted(b.items()) if kind == "table" and values[0] > 1000]
+        hot = []
+        for (kind, name), values in sorted(b.items()):
+            if kind == "table" and (kind, name) in a:
+                updates = values[4] - a[(kind, name)][4]
+                if updates >= 100:
+                    hot.append(f"{name} {100 * (values[5] - a[(kind, name)][5]) / updates:.0f}%")
         print(f"{after - times[0]:4d}  {commands / (after - before):10.0f}  {commands / max(transactions, 1):15.1f}"
-              f"  {hits:11.1f}  {returned:15.1f} | {', '.join(indexes)} | {', '.join(dead)}")
+              f"  {hits:11.1f}  {returned:15.1f} | {', '.join(indexes)} | {', '.join(dead)} | {', '.join(hot)}")
 
 
 if __name__ == "__main__":
