@@ -95,6 +95,14 @@ if tenths:
     lines.append("")
     lines.append("commands/s by tenth of the run: " + ", ".join(f"{rate:.0f}" for rate in tenths))
     lines.append(f"last tenth / first tenth: {tenths[-1] / tenths[0]:.2f}")
+    if len(ceilings) == 2:
+        # The machine's speed drifts over a run: each end of the run against the ceiling measured
+        # beside it (the first tenth against the one before the replay, the last against the one
+        # after), as every other target is a ratio to the ceiling (docs/PERFORMANCE.md).
+        before, after = ceilings
+        lines.append(f"last tenth / first tenth, each against its ceiling: "
+                     f"{(tenths[-1] / after) / (tenths[0] / before):.2f} "
+                     f"({tenths[-1] / after:.3f}x after, {tenths[0] / before:.3f}x before; ceiling after / before {after / before:.2f})")
     by_tenth = cpu_by_tenth(processes, tenths, commands, report)
     if by_tenth:
         lines.append("CPU ms/command by tenth (the tenths' ends counted back from the generator's exit):")
