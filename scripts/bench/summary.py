@@ -98,7 +98,7 @@ if tenths:
     if len(ceilings) == 2:
         # The machine's speed drifts over a run: each end of the run against the ceiling measured
         # beside it (the first tenth against the one before the replay, the last against the one
-        # after), as every other target is a ratio to the ceiling (docs/PERFORMANCE.md).
+        # after), as every other target is a ratio to the ceiling (docs/DECISIONS.md 60).
         before, after = ceilings
         lines.append(f"last tenth / first tenth, each against its ceiling: "
                      f"{(tenths[-1] / after) / (tenths[0] / before):.2f} "
